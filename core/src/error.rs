@@ -1,0 +1,136 @@
+//! Typed errors for everything in `deepspeech-core` that takes user input.
+//!
+//! Binaries and the GStreamer element turn these into messages; the library never panics on
+//! bad input.
+
+use std::path::PathBuf;
+
+/// Result alias used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Any error `deepspeech-core` can return.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Audio could not be read or converted.
+    #[error(transparent)]
+    Audio(#[from] AudioError),
+    /// An alphabet file or a transcript does not fit the alphabet.
+    #[error(transparent)]
+    Alphabet(#[from] AlphabetError),
+}
+
+/// Why audio could not be read or converted.
+///
+/// File errors carry the path so that a message names the file and the problem.
+#[derive(Debug, thiserror::Error)]
+pub enum AudioError {
+    /// The file could not be opened or read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The file is zero bytes long.
+    #[error("{path}: the file is empty (0 bytes)")]
+    EmptyFile {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file does not start with a RIFF/WAVE header.
+    #[error("{path}: not a WAV file ({detail})")]
+    NotWav {
+        /// The file.
+        path: PathBuf,
+        /// What the parser found instead.
+        detail: String,
+    },
+    /// The header promised more data than the file holds, or a chunk is cut short.
+    #[error("{path}: truncated WAV file ({detail})")]
+    Truncated {
+        /// The file.
+        path: PathBuf,
+        /// Where the data ran out.
+        detail: String,
+    },
+    /// A valid WAV that holds no samples at all.
+    #[error("{path}: the WAV file holds no audio samples")]
+    NoSamples {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A WAV encoding this crate does not decode (A-law, µ-law, ADPCM, 64-bit float, ...).
+    #[error("{path}: unsupported WAV encoding ({detail}); convert it to PCM or 32-bit float")]
+    UnsupportedEncoding {
+        /// The file.
+        path: PathBuf,
+        /// The encoding found.
+        detail: String,
+    },
+    /// Raw PCM was described inconsistently (zero channels, zero rate, ragged buffer).
+    #[error("invalid raw audio: {0}")]
+    InvalidPcm(String),
+    /// The resampler refused its configuration or input.
+    #[error("resampling from {from} Hz to {to} Hz failed: {detail}")]
+    Resample {
+        /// Input rate.
+        from: u32,
+        /// Output rate.
+        to: u32,
+        /// The resampler's message.
+        detail: String,
+    },
+}
+
+/// Why an alphabet could not be loaded, or a transcript not encoded.
+#[derive(Debug, thiserror::Error)]
+pub enum AlphabetError {
+    /// The alphabet file could not be read.
+    #[error("cannot read alphabet {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The alphabet has no symbols.
+    #[error("the alphabet is empty")]
+    Empty,
+    /// A line holds more than one character.
+    #[error("alphabet line {line}: {symbol:?} is not a single character")]
+    NotOneCharacter {
+        /// 1-based line number.
+        line: usize,
+        /// The line's content.
+        symbol: String,
+    },
+    /// The same symbol appears twice.
+    #[error("alphabet line {line}: symbol {symbol:?} already appears on line {first_line}")]
+    Duplicate {
+        /// 1-based line number of the repeat.
+        line: usize,
+        /// 1-based line number of the first occurrence.
+        first_line: usize,
+        /// The symbol.
+        symbol: char,
+    },
+    /// A transcript holds a character that is not in the alphabet.
+    #[error("character {character:?} at position {position} of {text:?} is not in the alphabet")]
+    UnknownCharacter {
+        /// The character.
+        character: char,
+        /// 0-based character position in the text.
+        position: usize,
+        /// The whole text.
+        text: String,
+    },
+    /// A label index is outside the alphabet.
+    #[error("label {label} is outside the alphabet of {size} symbols")]
+    UnknownLabel {
+        /// The label.
+        label: usize,
+        /// The alphabet's size.
+        size: usize,
+    },
+}
