@@ -2,10 +2,16 @@
 //! with the same scale for every coefficient (no orthonormal correction of the first).
 
 /// A precomputed DCT from `inputs` values to `coefficients` coefficients.
+///
+/// The table is stored input-major so that all coefficients accumulate side by side (one
+/// vectorisable pass per input value) while each coefficient still sums its terms in
+/// TensorFlow's order, which keeps the result bit-identical.
 #[derive(Debug, Clone)]
 pub struct Dct {
-    inputs: usize,
+    coefficients: usize,
+    /// `table[j * coefficients + i] = sqrt(2/N) cos(π i (j + ½) / N)`.
     table: Vec<f64>,
+    sums: Vec<f64>,
 }
 
 impl Dct {
@@ -13,18 +19,28 @@ impl Dct {
     pub fn new(inputs: usize, coefficients: usize) -> Self {
         let norm = (2.0 / inputs as f64).sqrt();
         let arg = std::f64::consts::PI / inputs as f64;
-        let table = (0..coefficients)
-            .flat_map(|i| {
-                (0..inputs).map(move |j| norm * (i as f64 * arg * (j as f64 + 0.5)).cos())
+        let table = (0..inputs)
+            .flat_map(|j| {
+                (0..coefficients).map(move |i| norm * (i as f64 * arg * (j as f64 + 0.5)).cos())
             })
             .collect();
-        Self { inputs, table }
+        Self {
+            coefficients,
+            table,
+            sums: vec![0.0; coefficients],
+        }
     }
 
     /// Writes the DCT of `input` into `out` (one value per coefficient).
-    pub fn apply(&self, input: &[f64], out: &mut [f32]) {
-        for (o, row) in out.iter_mut().zip(self.table.chunks_exact(self.inputs)) {
-            *o = row.iter().zip(input).map(|(c, x)| c * x).sum::<f64>() as f32;
+    pub fn apply(&mut self, input: &[f64], out: &mut [f32]) {
+        self.sums.fill(0.0);
+        for (row, &x) in self.table.chunks_exact(self.coefficients).zip(input) {
+            for (sum, &c) in self.sums.iter_mut().zip(row) {
+                *sum += c * x;
+            }
+        }
+        for (o, &s) in out.iter_mut().zip(&self.sums) {
+            *o = s as f32;
         }
     }
 }
@@ -35,7 +51,7 @@ mod tests {
 
     #[test]
     fn constant_input_has_only_a_zeroth_coefficient() {
-        let dct = Dct::new(40, 26);
+        let mut dct = Dct::new(40, 26);
         let mut out = vec![0.0; 26];
         dct.apply(&[1.0; 40], &mut out);
         // sqrt(2/40) × 40 = sqrt(80)

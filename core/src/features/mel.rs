@@ -19,6 +19,19 @@ pub struct MelFilterbank {
     end_index: usize,
     band_mapper: Vec<i64>,
     weights: Vec<f64>,
+    /// Per channel, the bins on its rising side (`left`) and falling side (`right`): two
+    /// contiguous ranges, rising first, so that gathering them in order adds the same terms in
+    /// the same order as TensorFlow's scatter loop.
+    spans: Vec<ChannelSpan>,
+    magnitude: Vec<f64>,
+    falling: Vec<f64>,
+    rising: Vec<f64>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct ChannelSpan {
+    rising: (usize, usize),
+    falling: (usize, usize),
 }
 
 impl MelFilterbank {
@@ -70,12 +83,27 @@ impl MelFilterbank {
             })
             .collect();
 
+        let mut spans = vec![ChannelSpan::default(); channels];
+        for (c, span) in spans.iter_mut().enumerate() {
+            let bins_of = |mapped: i64| {
+                let mut range = (start_index..=end_index).filter(|&i| band_mapper[i] == mapped);
+                let first = range.next();
+                let last = range.last().or(first);
+                first.map_or((0, 0), |f| (f, last.unwrap_or(f) + 1))
+            };
+            span.rising = bins_of(c as i64 - 1);
+            span.falling = bins_of(c as i64);
+        }
         Self {
             channels,
             start_index,
             end_index,
             band_mapper,
             weights,
+            spans,
+            magnitude: vec![0.0; bins],
+            falling: vec![0.0; bins],
+            rising: vec![0.0; bins],
         }
     }
 
@@ -85,7 +113,33 @@ impl MelFilterbank {
     }
 
     /// Applies the filterbank to one power spectrum, writing `channels` energies to `out`.
-    pub fn apply(&self, power: &[f64], out: &mut [f64]) {
+    ///
+    /// Bit-identical to TensorFlow's loop (see [`apply_scatter`](Self::apply_scatter)), but
+    /// computed in vectorisable passes: magnitudes, the two triangle sides, then per-channel sums.
+    pub fn apply(&mut self, power: &[f64], out: &mut [f64]) {
+        let used = self.start_index..=self.end_index;
+        for i in used {
+            let m = power[i].sqrt();
+            let w = m * self.weights[i];
+            self.magnitude[i] = m;
+            self.falling[i] = w;
+            self.rising[i] = m - w;
+        }
+        for (o, span) in out.iter_mut().zip(&self.spans) {
+            let mut sum = 0.0;
+            for &v in &self.rising[span.rising.0..span.rising.1] {
+                sum += v;
+            }
+            for &v in &self.falling[span.falling.0..span.falling.1] {
+                sum += v;
+            }
+            *o = sum;
+        }
+    }
+
+    /// TensorFlow's own scatter loop (`MfccMelFilterbank::Compute`), kept as the reference
+    /// that [`apply`](Self::apply) is tested against.
+    pub fn apply_scatter(&self, power: &[f64], out: &mut [f64]) {
         out.fill(0.0);
         for i in self.start_index..=self.end_index {
             let magnitude = power[i].sqrt();
@@ -120,7 +174,7 @@ mod tests {
     fn each_used_bin_contributes_its_full_magnitude_once_inside_the_bank() {
         // Inside the bank (not in the first or last half-triangle) the two weights of a bin
         // sum to one, so a flat spectrum's total energy equals the number of such bins.
-        let fb = MelFilterbank::new(257, 16_000.0, 40, 20.0, 8000.0);
+        let mut fb = MelFilterbank::new(257, 16_000.0, 40, 20.0, 8000.0);
         let power = vec![4.0; 257]; // magnitude 2
         let mut out = vec![0.0; 40];
         fb.apply(&power, &mut out);
@@ -143,5 +197,25 @@ mod tests {
             out.iter().all(|&v| v > 0.0),
             "every channel receives energy"
         );
+    }
+
+    #[test]
+    fn gather_form_is_bit_identical_to_tensorflows_scatter_loop() {
+        let mut fb = MelFilterbank::new(257, 16_000.0, 40, 20.0, 8000.0);
+        let mut state = 12345u64;
+        for _ in 0..50 {
+            let power: Vec<f64> = (0..257)
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    ((state >> 11) as f64 / (1u64 << 53) as f64).powi(4) * 1e3
+                })
+                .collect();
+            let (mut a, mut b) = (vec![0.0; 40], vec![0.0; 40]);
+            fb.apply(&power, &mut a);
+            fb.apply_scatter(&power, &mut b);
+            assert_eq!(a, b);
+        }
     }
 }
