@@ -104,7 +104,7 @@ fn check_channels(len: usize, channels: usize) -> Result<(), AudioError> {
     if channels == 0 {
         return Err(AudioError::InvalidPcm("channel count is 0".into()));
     }
-    if len % channels != 0 {
+    if !len.is_multiple_of(channels) {
         return Err(AudioError::InvalidPcm(format!(
             "{len} samples do not divide into {channels} channels"
         )));
@@ -156,7 +156,7 @@ pub fn downmix_bytes_into(
         return Err(AudioError::InvalidPcm("channel count is 0".into()));
     }
     let frame_bytes = width * channels;
-    if bytes.len() % frame_bytes != 0 {
+    if !bytes.len().is_multiple_of(frame_bytes) {
         return Err(AudioError::InvalidPcm(format!(
             "{} bytes are not a whole number of {format:?} frames of {channels} channel(s)",
             bytes.len()

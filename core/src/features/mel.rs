@@ -86,10 +86,12 @@ impl MelFilterbank {
         let mut spans = vec![ChannelSpan::default(); channels];
         for (c, span) in spans.iter_mut().enumerate() {
             let bins_of = |mapped: i64| {
-                let mut range = (start_index..=end_index).filter(|&i| band_mapper[i] == mapped);
-                let first = range.next();
-                let last = range.last().or(first);
-                first.map_or((0, 0), |f| (f, last.unwrap_or(f) + 1))
+                let first = band_mapper.iter().position(|&b| b == mapped);
+                let last = band_mapper.iter().rposition(|&b| b == mapped);
+                match (first, last) {
+                    (Some(f), Some(l)) => (f, l + 1),
+                    _ => (0, 0),
+                }
             };
             span.rising = bins_of(c as i64 - 1);
             span.falling = bins_of(c as i64);
@@ -139,6 +141,7 @@ impl MelFilterbank {
 
     /// TensorFlow's own scatter loop (`MfccMelFilterbank::Compute`), kept as the reference
     /// that [`apply`](Self::apply) is tested against.
+    #[allow(clippy::needless_range_loop)] // kept index-for-index with TensorFlow's C++
     pub fn apply_scatter(&self, power: &[f64], out: &mut [f64]) {
         out.fill(0.0);
         for i in self.start_index..=self.end_index {

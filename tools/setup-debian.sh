@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs everything deepspeech-rs needs on a fresh Debian 12 machine (as root, or with sudo).
+# The Rust toolchain (>= 1.92) must already be installed (rustup); Debian's own rustc is too old.
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO="sudo"
+fi
+
+PACKAGES=(
+    # build
+    pkg-config build-essential meson ninja-build python3
+    # GStreamer headers for gstreamer-rs, and the runtime the tests drive
+    libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
+    gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+)
+
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
+
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "setup-debian.sh: cargo not found: install Rust >= 1.92 with rustup first" >&2
+    exit 1
+fi
+rustc_minor=$(rustc --version | sed -E 's/^rustc 1\.([0-9]+).*/\1/')
+if [ "$rustc_minor" -lt 92 ]; then
+    echo "setup-debian.sh: $(rustc --version) is too old: deepspeech-rs needs Rust >= 1.92" >&2
+    exit 1
+fi
+echo "setup-debian.sh: system packages installed; $(cargo --version)"

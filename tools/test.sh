@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: formatting, clippy, the meson build and install of the
+# plugin (checked with gst-inspect-1.0), and every cargo test in release mode.
+# One cargo target directory serves cargo and meson, so everything is compiled once.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy -D warnings"
+cargo clippy --release --workspace --all-targets -- -D warnings
+
+step "meson: build, test and install the plugin"
+rm -rf build-ci
+meson setup build-ci -Dcargo-target-dir="$root/target" --prefix="$root/build-ci/prefix" >/dev/null
+meson compile -C build-ci
+meson test -C build-ci --print-errorlogs
+meson install -C build-ci --quiet
+plugin_dir=$(dirname "$(find "$root/build-ci/prefix" -name libgstdeepspeech.so | head -n1)")
+GST_PLUGIN_PATH="$plugin_dir" GST_REGISTRY="$root/build-ci/registry.bin" \
+    gst-inspect-1.0 deepspeech | grep -E '^\s+(Filename|Klass)'
+
+step "cargo test --release --workspace"
+cargo test --release --workspace
