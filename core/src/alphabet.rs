@@ -18,9 +18,9 @@ impl Alphabet {
     /// Loads an alphabet file.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, AlphabetError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| AlphabetError::Io {
+        let text = std::fs::read_to_string(path).map_err(|reason| AlphabetError::Io {
             path: path.to_owned(),
-            source,
+            reason,
         })?;
         Self::parse(&text)
     }

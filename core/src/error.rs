@@ -25,12 +25,12 @@ pub enum Error {
 #[derive(Debug, thiserror::Error)]
 pub enum AudioError {
     /// The file could not be opened or read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {reason}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// The operating system's error.
-        source: std::io::Error,
+        /// The operating system's error (shown in the message, so not chained as a source).
+        reason: std::io::Error,
     },
     /// The file is zero bytes long.
     #[error("{path}: the file is empty (0 bytes)")]
@@ -87,12 +87,12 @@ pub enum AudioError {
 #[derive(Debug, thiserror::Error)]
 pub enum AlphabetError {
     /// The alphabet file could not be read.
-    #[error("cannot read alphabet {path}: {source}")]
+    #[error("cannot read alphabet {path}: {reason}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// The operating system's error.
-        source: std::io::Error,
+        /// The operating system's error (shown in the message, so not chained as a source).
+        reason: std::io::Error,
     },
     /// The alphabet has no symbols.
     #[error("the alphabet is empty")]

@@ -61,9 +61,9 @@ impl MonoAudio {
 /// Reads a WAV file and mixes it down to mono, keeping its sample rate.
 pub fn read_wav(path: impl AsRef<Path>) -> Result<(MonoAudio, WavInfo), AudioError> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|source| AudioError::Io {
+    let bytes = std::fs::read(path).map_err(|reason| AudioError::Io {
         path: path.to_owned(),
-        source,
+        reason,
     })?;
     decode_wav(&bytes, path)
 }
