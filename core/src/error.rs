@@ -17,6 +17,77 @@ pub enum Error {
     /// An alphabet file or a transcript does not fit the alphabet.
     #[error(transparent)]
     Alphabet(#[from] AlphabetError),
+    /// A dataset CSV could not be used.
+    #[error(transparent)]
+    Dataset(#[from] DatasetError),
+    /// A checkpoint or exported model could not be written or read.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    /// A tensor operation failed.
+    #[error("tensor error: {0}")]
+    Candle(#[from] candle::Error),
+}
+
+/// Why a dataset could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum DatasetError {
+    /// The CSV could not be opened or read.
+    #[error("cannot read {path}: {reason}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        reason: std::io::Error,
+    },
+    /// The header lacks a required column.
+    #[error("{path}: no `{column}` column in the header (expected wav_filename,wav_filesize,transcript)")]
+    MissingColumn {
+        /// The file.
+        path: PathBuf,
+        /// The missing column.
+        column: &'static str,
+    },
+    /// No usable sample remains.
+    #[error("the {what} set is empty: {detail}")]
+    Empty {
+        /// Which set (train, dev, test).
+        what: String,
+        /// Why (files given, rows skipped).
+        detail: String,
+    },
+}
+
+/// Why a checkpoint or exported model could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    /// The file could not be read or written.
+    #[error("{path}: {reason}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        reason: std::io::Error,
+    },
+    /// The file is not a valid checkpoint or model.
+    #[error("{path}: not a valid deepspeech-rs model or checkpoint ({reason})")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A tensor's shape differs from the model's geometry.
+    #[error("{path}: tensor `{tensor}` has shape {found:?} but the model needs {expected:?}")]
+    ShapeMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The tensor's name.
+        tensor: String,
+        /// The shape the model needs.
+        expected: Vec<usize>,
+        /// The shape in the file.
+        found: Vec<usize>,
+    },
 }
 
 /// Why audio could not be read or converted.

@@ -16,8 +16,13 @@
 
 pub mod alphabet;
 pub mod audio;
+pub mod decoder;
+pub mod device;
 pub mod error;
 pub mod features;
+pub mod metrics;
+pub mod model;
+pub mod train;
 
 pub use alphabet::Alphabet;
-pub use error::{AlphabetError, AudioError, Error, Result};
+pub use error::{AlphabetError, AudioError, CheckpointError, DatasetError, Error, Result};

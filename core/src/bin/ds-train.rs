@@ -1,0 +1,181 @@
+//! `ds-train`: train, resume, evaluate and export DeepSpeech models, with DeepSpeech.py's flags.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use deepspeech_core::Alphabet;
+use deepspeech_core::train::{TrainOptions, run};
+
+/// Train a DeepSpeech acoustic model on DeepSpeech CSVs (wav_filename,wav_filesize,transcript),
+/// checkpointing atomically so an interrupted run resumes exactly where it stopped; evaluate it
+/// (WER/CER) and export it as one self-describing .safetensors file.
+#[derive(Parser, Debug)]
+#[command(version, about, rename_all = "snake_case")]
+struct Args {
+    /// Comma-separated training CSVs. Without them, only --test_files are evaluated (from
+    /// --checkpoint_dir or --load_checkpoint_dir).
+    #[arg(long, value_delimiter = ',')]
+    train_files: Vec<PathBuf>,
+    /// Comma-separated dev CSVs: dev loss after each epoch picks the best checkpoint and drives
+    /// early stopping and learning-rate reduction.
+    #[arg(long, value_delimiter = ',')]
+    dev_files: Vec<PathBuf>,
+    /// Comma-separated test CSVs, evaluated after training (WER, CER, best/median/worst samples).
+    #[arg(long, value_delimiter = ',')]
+    test_files: Vec<PathBuf>,
+    /// Samples per training batch.
+    #[arg(long, default_value_t = 1)]
+    train_batch_size: usize,
+    /// Samples per dev batch.
+    #[arg(long, default_value_t = 1)]
+    dev_batch_size: usize,
+    /// Samples per test batch.
+    #[arg(long, default_value_t = 1)]
+    test_batch_size: usize,
+    /// Total epochs (a resumed run counts those already done).
+    #[arg(long, default_value_t = 75)]
+    epochs: usize,
+    /// Adam learning rate.
+    #[arg(long, default_value_t = 0.001)]
+    learning_rate: f64,
+    /// Dropout rate of the dense layers 1, 2, 3 and 5.
+    #[arg(long, default_value_t = 0.05)]
+    dropout_rate: f32,
+    /// Width of the dense layers and of the LSTM.
+    #[arg(long, default_value_t = 2048)]
+    n_hidden: usize,
+    /// DeepSpeech alphabet file (one symbol per line). Default: space, a-z, apostrophe.
+    #[arg(long)]
+    alphabet_config_path: Option<PathBuf>,
+    /// Folder for checkpoints (last.safetensors, best.safetensors, history.csv). An existing
+    /// last.safetensors there is resumed exactly: weights, optimiser, epoch, step, RNG.
+    #[arg(long)]
+    checkpoint_dir: Option<PathBuf>,
+    /// Seconds between mid-epoch checkpoints (0: after every step). Epoch ends always checkpoint.
+    #[arg(long, default_value_t = 600.0)]
+    checkpoint_secs: f64,
+    /// Export the trained model (best dev checkpoint if any) to <dir>/model.safetensors.
+    #[arg(long)]
+    export_dir: Option<PathBuf>,
+    /// Export weights in float16 (half the size).
+    #[arg(long)]
+    export_f16: bool,
+    /// Start from this model (exported .safetensors file, or a folder with model.safetensors or
+    /// checkpoints): fine-tuning and transfer learning.
+    #[arg(long)]
+    load_checkpoint_dir: Option<PathBuf>,
+    /// Re-initialise this many layers counted from the output when loading with
+    /// --load_checkpoint_dir (1 = output layer, e.g. for a new alphabet).
+    #[arg(long, default_value_t = 0)]
+    drop_source_layers: usize,
+    /// Stop after this many epochs without dev-loss improvement (0: never).
+    #[arg(long, default_value_t = 25)]
+    es_epochs: usize,
+    /// Minimum dev-loss decrease that counts as improvement.
+    #[arg(long, default_value_t = 0.05)]
+    es_min_delta: f64,
+    /// Multiply the learning rate by --plateau_reduction after --plateau_epochs epochs without
+    /// dev-loss improvement.
+    #[arg(long)]
+    reduce_lr_on_plateau: bool,
+    /// Epochs without improvement that count as a plateau.
+    #[arg(long, default_value_t = 10)]
+    plateau_epochs: usize,
+    /// Learning-rate factor on a plateau.
+    #[arg(long, default_value_t = 0.1)]
+    plateau_reduction: f64,
+    /// Seed for weight initialisation, dropout and batch shuffling.
+    #[arg(long, default_value_t = 4568)]
+    seed: u64,
+    /// Folder to cache computed features in, reused by later runs.
+    #[arg(long)]
+    feature_cache: Option<PathBuf>,
+    /// Shuffle batch order every epoch (default: shortest batches first).
+    #[arg(long)]
+    shuffle_batches: bool,
+    /// Stop after this many optimiser steps (quick experiments).
+    #[arg(long)]
+    max_steps: Option<u64>,
+    /// Samples shown per section of the test report.
+    #[arg(long, default_value_t = 5)]
+    report_count: usize,
+    /// Compute device: cpu, cuda or cuda:N (default: CUDA when built with it and present).
+    #[arg(long)]
+    device: Option<String>,
+    /// No progress bars or per-epoch lines.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn main() {
+    if let Err(e) = run_cli(Args::parse()) {
+        eprintln!("ds-train: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run_cli(args: Args) -> Result<()> {
+    if args.train_files.is_empty() && args.test_files.is_empty() {
+        bail!("nothing to do: give --train_files and/or --test_files");
+    }
+    let alphabet = match &args.alphabet_config_path {
+        Some(p) => Alphabet::from_file(p)?,
+        None => Alphabet::english(),
+    };
+    let device = deepspeech_core::device::select(args.device.as_deref()).map_err(anyhow::Error::msg)?;
+    let mut options = TrainOptions::new(alphabet);
+    options.train_files = args.train_files;
+    options.dev_files = args.dev_files;
+    options.test_files = args.test_files.clone();
+    options.train_batch_size = args.train_batch_size;
+    options.dev_batch_size = args.dev_batch_size;
+    options.test_batch_size = args.test_batch_size;
+    options.epochs = args.epochs;
+    options.learning_rate = args.learning_rate;
+    options.dropout_rate = args.dropout_rate;
+    options.n_hidden = args.n_hidden;
+    options.checkpoint_dir = args.checkpoint_dir;
+    options.checkpoint_secs = args.checkpoint_secs;
+    options.export_dir = args.export_dir;
+    options.export_f16 = args.export_f16;
+    options.load_checkpoint_dir = args.load_checkpoint_dir;
+    options.drop_source_layers = args.drop_source_layers;
+    options.es_epochs = args.es_epochs;
+    options.es_min_delta = args.es_min_delta;
+    options.reduce_lr_on_plateau = args.reduce_lr_on_plateau;
+    options.plateau_epochs = args.plateau_epochs;
+    options.plateau_reduction = args.plateau_reduction;
+    options.seed = args.seed;
+    options.feature_cache = args.feature_cache;
+    options.shuffle_batches = args.shuffle_batches;
+    options.max_steps = args.max_steps;
+    options.report_count = args.report_count;
+    options.progress = !args.quiet;
+    options.device = device;
+
+    let summary = run(&options).context("training failed")?;
+    if !summary.skipped.is_empty() {
+        eprintln!("Skipped {} row(s):", summary.skipped.len());
+        for s in &summary.skipped {
+            eprintln!("  {s}");
+        }
+    }
+    if let Some(last) = summary.history.last() {
+        println!(
+            "Trained {} epoch(s), {} step(s); last train loss {:.6}{}",
+            summary.history.len(),
+            summary.steps,
+            last.train_loss,
+            last.dev_loss.map_or(String::new(), |d| format!(", dev loss {d:.6}"))
+        );
+    }
+    if let Some(path) = &summary.exported {
+        println!("Exported model to {}", path.display());
+    }
+    if let Some(report) = &summary.test {
+        let names: Vec<String> = args.test_files.iter().map(|p| p.display().to_string()).collect();
+        print!("{}", report.render(&names.join(","), args.report_count));
+    }
+    Ok(())
+}

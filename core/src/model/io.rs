@@ -1,0 +1,199 @@
+//! The one file format for models and checkpoints: safetensors, with the model's [`Config`]
+//! (alphabet included) as JSON in the header metadata. Files are written atomically (temporary
+//! file, fsync, rename, fsync of the folder), so a crash at any moment leaves either the old
+//! file or the new one, never a torn one.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+
+use candle::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+
+use crate::error::CheckpointError;
+use crate::model::deepspeech::{Config, DeepSpeech};
+
+/// Metadata key holding the format name.
+pub const FORMAT_KEY: &str = "format";
+/// Format name of an exported model.
+pub const MODEL_FORMAT: &str = "deepspeech-rs-model-v1";
+/// Metadata key holding the model [`Config`] as JSON.
+pub const CONFIG_KEY: &str = "config";
+
+/// Tensors and header metadata read from a safetensors file.
+pub struct SafetensorsFile {
+    /// Tensors by name, converted to f32 on the CPU.
+    pub tensors: HashMap<String, Tensor>,
+    /// The header's `__metadata__`.
+    pub metadata: HashMap<String, String>,
+}
+
+/// Writes named tensors and metadata to `path` atomically.
+pub fn write_atomic(
+    path: &Path,
+    tensors: &[(String, Tensor)],
+    metadata: HashMap<String, String>,
+) -> Result<(), CheckpointError> {
+    let io = |reason| CheckpointError::Io {
+        path: path.to_owned(),
+        reason,
+    };
+    let views: Vec<(String, Tensor)> = tensors
+        .iter()
+        .map(|(n, t)| Ok((n.clone(), t.contiguous()?)))
+        .collect::<candle::Result<_>>()
+        .map_err(|e| io(std::io::Error::other(e.to_string())))?;
+    let bytes = safetensors::tensor::serialize(
+        views.iter().map(|(n, t)| (n.as_str(), t)),
+        Some(metadata),
+    )
+    .map_err(|e| io(std::io::Error::other(e.to_string())))?;
+    let tmp = path.with_extension("tmp");
+    {
+        let mut file = std::fs::File::create(&tmp).map_err(io)?;
+        file.write_all(&bytes).map_err(io)?;
+        file.sync_all().map_err(io)?;
+    }
+    std::fs::rename(&tmp, path).map_err(io)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io)?;
+    }
+    Ok(())
+}
+
+/// Reads a safetensors file by memory map; every tensor is converted to f32.
+pub fn read(path: &Path) -> Result<SafetensorsFile, CheckpointError> {
+    let corrupt = |reason: String| CheckpointError::Corrupt {
+        path: path.to_owned(),
+        reason,
+    };
+    let file = std::fs::File::open(path).map_err(|reason| CheckpointError::Io {
+        path: path.to_owned(),
+        reason,
+    })?;
+    // SAFETY: the file is opened read-only and only read while the map lives; a concurrent
+    // truncation by another process is outside what we can defend against, as for any mmap.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|reason| CheckpointError::Io {
+        path: path.to_owned(),
+        reason,
+    })?;
+    let (_, header) = safetensors::SafeTensors::read_metadata(&map[..])
+        .map_err(|e| corrupt(format!("bad header: {e}")))?;
+    let metadata = header.metadata().clone().unwrap_or_default();
+    let st = safetensors::SafeTensors::deserialize(&map[..])
+        .map_err(|e| corrupt(format!("bad tensor data: {e}")))?;
+    let mut tensors = HashMap::new();
+    for (name, view) in st.tensors() {
+        let tensor = tensor_from_view(&view)
+            .map_err(|e| corrupt(format!("tensor `{name}`: {e}")))?;
+        tensors.insert(name, tensor);
+    }
+    Ok(SafetensorsFile { tensors, metadata })
+}
+
+fn tensor_from_view(view: &safetensors::tensor::TensorView<'_>) -> candle::Result<Tensor> {
+    let dtype = match view.dtype() {
+        safetensors::Dtype::F32 => DType::F32,
+        safetensors::Dtype::F16 => DType::F16,
+        safetensors::Dtype::BF16 => DType::BF16,
+        other => candle::bail!("unsupported dtype {other:?}"),
+    };
+    Tensor::from_raw_buffer(view.data(), dtype, view.shape(), &Device::Cpu)?.to_dtype(DType::F32)
+}
+
+/// Parses the model config from a file's metadata, checking the format name.
+pub fn config_from_metadata(
+    path: &Path,
+    metadata: &HashMap<String, String>,
+    expected_format: &str,
+) -> Result<Config, CheckpointError> {
+    let corrupt = |reason: String| CheckpointError::Corrupt {
+        path: path.to_owned(),
+        reason,
+    };
+    match metadata.get(FORMAT_KEY) {
+        Some(f) if f == expected_format => {}
+        Some(f) => return Err(corrupt(format!("format is {f:?}, expected {expected_format:?}"))),
+        None => return Err(corrupt("no format in the header metadata".into())),
+    }
+    let json = metadata
+        .get(CONFIG_KEY)
+        .ok_or_else(|| corrupt("no model config in the header metadata".into()))?;
+    serde_json::from_str(json).map_err(|e| corrupt(format!("bad model config: {e}")))
+}
+
+/// Checks that `tensors` holds exactly the model's weights with the right shapes.
+pub fn check_shapes(
+    path: &Path,
+    config: &Config,
+    tensors: &HashMap<String, Tensor>,
+    prefix: &str,
+) -> Result<(), CheckpointError> {
+    for (name, expected) in config.tensor_shapes() {
+        let key = format!("{prefix}{name}");
+        let tensor = tensors.get(&key).ok_or_else(|| CheckpointError::Corrupt {
+            path: path.to_owned(),
+            reason: format!("tensor `{key}` is missing"),
+        })?;
+        if tensor.dims() != expected.as_slice() {
+            return Err(CheckpointError::ShapeMismatch {
+                path: path.to_owned(),
+                tensor: key,
+                expected,
+                found: tensor.dims().to_vec(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Exports a model's weights (f32 or f16) with its config to one self-describing file.
+pub fn export(
+    path: &Path,
+    config: &Config,
+    weights: &HashMap<String, Tensor>,
+    dtype: DType,
+) -> Result<(), CheckpointError> {
+    check_shapes(path, config, weights, "")?;
+    let mut names: Vec<&String> = weights.keys().collect();
+    names.sort();
+    let tensors = names
+        .into_iter()
+        .map(|n| Ok((n.clone(), weights[n].to_dtype(dtype)?)))
+        .collect::<candle::Result<Vec<_>>>()
+        .map_err(|e| CheckpointError::Corrupt {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+    let metadata = HashMap::from([
+        (FORMAT_KEY.to_owned(), MODEL_FORMAT.to_owned()),
+        (
+            CONFIG_KEY.to_owned(),
+            serde_json::to_string(config).expect("a config serialises"),
+        ),
+    ]);
+    write_atomic(path, &tensors, metadata)
+}
+
+/// Loads an exported model, validating its format, config and every tensor's shape.
+pub fn load_model(path: &Path, device: &Device) -> Result<DeepSpeech, CheckpointError> {
+    let file = read(path)?;
+    let config = config_from_metadata(path, &file.metadata, MODEL_FORMAT)?;
+    check_shapes(path, &config, &file.tensors, "")?;
+    let tensors = file
+        .tensors
+        .into_iter()
+        .map(|(n, t)| Ok((n, t.to_device(device)?)))
+        .collect::<candle::Result<HashMap<_, _>>>()
+        .map_err(|e| CheckpointError::Corrupt {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+    let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
+    DeepSpeech::new(config, vb).map_err(|e| CheckpointError::Corrupt {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })
+}

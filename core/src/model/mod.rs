@@ -1,0 +1,8 @@
+//! The acoustic model: the DeepSpeech network, its fused LSTM, and its file format.
+
+pub mod deepspeech;
+pub mod io;
+pub mod lstm;
+
+pub use deepspeech::{Config, DeepSpeech, Dropout};
+pub use io::{export, load_model};

@@ -1,0 +1,591 @@
+//! The training loop behind `ds-train`: epochs over length-sorted batches, Adam, dev loss,
+//! early stopping, learning-rate reduction on plateau, atomic checkpoints that resume exactly,
+//! export and test evaluation.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use candle::{DType, Device};
+use candle_nn::{VarBuilder, VarMap};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::{Rng, SeedableRng};
+
+use crate::alphabet::Alphabet;
+use crate::ctc::{CtcOptions, Impossible, ctc_loss};
+use crate::error::{CheckpointError, Result};
+use crate::features::{FeatureConfig, FeatureMatrix};
+use crate::model::{self, Config, DeepSpeech, Dropout};
+use crate::train::checkpoint::{self, EpochRecord, TrainState};
+use crate::train::dataset::{Dataset, Skipped};
+use crate::train::evaluate::{self, EvalSet, Report};
+use crate::train::optim::{Adam, AdamConfig};
+use crate::train::{batch, features};
+
+/// Everything `ds-train` can be told.
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    /// Training CSVs (none: evaluate only).
+    pub train_files: Vec<PathBuf>,
+    /// Dev CSVs (dev loss per epoch, best checkpoint, early stopping).
+    pub dev_files: Vec<PathBuf>,
+    /// Test CSVs (evaluated after training).
+    pub test_files: Vec<PathBuf>,
+    /// Training batch size.
+    pub train_batch_size: usize,
+    /// Dev batch size.
+    pub dev_batch_size: usize,
+    /// Test batch size.
+    pub test_batch_size: usize,
+    /// Epochs to train in total (a resumed run counts the epochs already done).
+    pub epochs: usize,
+    /// Adam's learning rate.
+    pub learning_rate: f64,
+    /// Dropout rate of layers 1, 2, 3 and 5.
+    pub dropout_rate: f32,
+    /// Width of the hidden layers and the LSTM.
+    pub n_hidden: usize,
+    /// Output alphabet.
+    pub alphabet: Alphabet,
+    /// Where checkpoints go; an existing `last.safetensors` there is resumed.
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Seconds between mid-epoch checkpoints (0: after every step).
+    pub checkpoint_secs: f64,
+    /// Where to export the trained model (`model.safetensors`).
+    pub export_dir: Option<PathBuf>,
+    /// Export in f16 instead of f32.
+    pub export_f16: bool,
+    /// An exported model (file, or a folder holding `model.safetensors`) or a checkpoint folder
+    /// to start from (fine-tuning).
+    pub load_checkpoint_dir: Option<PathBuf>,
+    /// Number of layers, counted from the output, to re-initialise instead of loading.
+    pub drop_source_layers: usize,
+    /// Stop when the dev loss has not improved for this many epochs (0: never).
+    pub es_epochs: usize,
+    /// Smallest dev-loss decrease that counts as an improvement.
+    pub es_min_delta: f64,
+    /// Divide the learning rate on a dev-loss plateau.
+    pub reduce_lr_on_plateau: bool,
+    /// Epochs without improvement that make a plateau.
+    pub plateau_epochs: usize,
+    /// Factor applied to the learning rate on a plateau.
+    pub plateau_reduction: f64,
+    /// Seed of weight initialisation, dropout and batch shuffling.
+    pub seed: u64,
+    /// Folder for cached features.
+    pub feature_cache: Option<PathBuf>,
+    /// Shuffle the order of batches every epoch (otherwise shortest first, as DeepSpeech).
+    pub shuffle_batches: bool,
+    /// Stop after this many optimiser steps in this run (for tests and quick experiments).
+    pub max_steps: Option<u64>,
+    /// Samples per section in the test report.
+    pub report_count: usize,
+    /// Show progress bars.
+    pub progress: bool,
+    /// Compute device.
+    pub device: Device,
+}
+
+impl TrainOptions {
+    /// DeepSpeech's defaults with the given alphabet (CPU, no files).
+    pub fn new(alphabet: Alphabet) -> Self {
+        Self {
+            train_files: vec![],
+            dev_files: vec![],
+            test_files: vec![],
+            train_batch_size: 1,
+            dev_batch_size: 1,
+            test_batch_size: 1,
+            epochs: 75,
+            learning_rate: 1e-3,
+            dropout_rate: 0.05,
+            n_hidden: 2048,
+            alphabet,
+            checkpoint_dir: None,
+            checkpoint_secs: 600.0,
+            export_dir: None,
+            export_f16: false,
+            load_checkpoint_dir: None,
+            drop_source_layers: 0,
+            es_epochs: 25,
+            es_min_delta: 0.05,
+            reduce_lr_on_plateau: false,
+            plateau_epochs: 10,
+            plateau_reduction: 0.1,
+            seed: 4568,
+            feature_cache: None,
+            shuffle_batches: false,
+            max_steps: None,
+            report_count: 5,
+            progress: true,
+            device: Device::Cpu,
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default)]
+pub struct TrainSummary {
+    /// Finished epochs (including resumed ones).
+    pub history: Vec<EpochRecord>,
+    /// Optimiser steps taken in total.
+    pub steps: u64,
+    /// Whether this run resumed from a checkpoint.
+    pub resumed: bool,
+    /// Rows and samples left out, with reasons.
+    pub skipped: Vec<Skipped>,
+    /// The exported model, if any.
+    pub exported: Option<PathBuf>,
+    /// The test report, if a test set was given.
+    pub test: Option<Report>,
+}
+
+/// A dataset with its features.
+struct Prepared {
+    wavs: Vec<PathBuf>,
+    transcripts: Vec<String>,
+    labels: Vec<Vec<u32>>,
+    features: Vec<Option<FeatureMatrix>>,
+}
+
+impl Prepared {
+    fn load(
+        files: &[PathBuf],
+        what: &str,
+        options: &TrainOptions,
+        config: &FeatureConfig,
+        skipped: &mut Vec<Skipped>,
+    ) -> Result<Self> {
+        let set = Dataset::load(files, &options.alphabet, what)?;
+        skipped.extend(set.skipped.iter().cloned());
+        let bar = progress_bar(options.progress, set.samples.len() as u64, &format!("{what} features"));
+        if let Some(dir) = &options.feature_cache {
+            std::fs::create_dir_all(dir).map_err(|reason| CheckpointError::Io {
+                path: dir.clone(),
+                reason,
+            })?;
+        }
+        let (features, bad) = features::compute(
+            &set.samples,
+            config,
+            options.feature_cache.as_deref(),
+            &|| bar.inc(1),
+        );
+        bar.finish_and_clear();
+        skipped.extend(bad);
+        if features.iter().all(Option::is_none) {
+            return Err(crate::error::DatasetError::Empty {
+                what: what.to_owned(),
+                detail: "no sample has readable audio long enough for its transcript".into(),
+            }
+            .into());
+        }
+        Ok(Self {
+            wavs: set.samples.iter().map(|s| s.wav.clone()).collect(),
+            transcripts: set.samples.iter().map(|s| s.transcript.clone()).collect(),
+            labels: set.samples.iter().map(|s| s.labels.clone()).collect(),
+            features,
+        })
+    }
+
+    fn eval_set(&self) -> EvalSet<'_> {
+        EvalSet {
+            wavs: &self.wavs,
+            transcripts: &self.transcripts,
+            labels: &self.labels,
+            features: &self.features,
+        }
+    }
+
+    fn lengths(&self) -> Vec<Option<usize>> {
+        self.features.iter().map(|m| m.as_ref().map(|m| m.frames)).collect()
+    }
+}
+
+fn progress_bar(show: bool, len: u64, what: &str) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>14} {bar:40} {pos}/{len} {msg} [{elapsed_precise}<{eta}]")
+            .expect("valid template"),
+    );
+    bar.set_prefix(what.to_owned());
+    bar
+}
+
+/// Draws the initial weights from the run's seed (candle's CPU RNG cannot be seeded), with
+/// DeepSpeech's initialisers: Glorot-uniform dense weights, uniform(±1/√H) LSTM weights, zero
+/// biases.
+fn init_weights(varmap: &VarMap, config: &Config, seed: u64) -> candle::Result<()> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5EED_0F_DEE9);
+    let data = varmap.data().lock().expect("varmap lock");
+    for (name, shape) in config.tensor_shapes() {
+        let var = &data[&name];
+        let n: usize = shape.iter().product();
+        let bound = if name.ends_with("bias") || name.contains("bias_") {
+            0.0
+        } else if name.starts_with("lstm.") {
+            1.0 / (config.n_hidden as f64).sqrt()
+        } else {
+            (6.0 / (shape[0] + shape[1]) as f64).sqrt()
+        };
+        let values: Vec<f32> = (0..n)
+            .map(|_| {
+                let u = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+                ((2.0 * u - 1.0) * bound) as f32
+            })
+            .collect();
+        var.set(&candle::Tensor::from_vec(values, shape, var.device())?)?;
+    }
+    Ok(())
+}
+
+/// Layer prefixes from the output backwards, for `--drop_source_layers`.
+const LAYERS_FROM_OUTPUT: [&str; 6] = ["layer_6", "layer_5", "lstm", "layer_3", "layer_2", "layer_1"];
+
+/// Loads weights to fine-tune from: an exported model file, a folder holding
+/// `model.safetensors`, or a checkpoint folder. The last `drop` layers keep their fresh
+/// initialisation (so the output layer can change alphabet).
+fn load_source_weights(path: &Path, varmap: &VarMap, config: &Config, drop: usize) -> Result<()> {
+    let file = if path.is_dir() {
+        [path.join("model.safetensors"), checkpoint::best_path(path), checkpoint::last_path(path)]
+            .into_iter()
+            .find(|p| p.is_file())
+            .ok_or_else(|| CheckpointError::Corrupt {
+                path: path.to_owned(),
+                reason: "no model.safetensors, best.safetensors or last.safetensors in it".into(),
+            })?
+    } else {
+        path.to_owned()
+    };
+    let read = model::io::read(&file)?;
+    let prefix = if read.tensors.keys().any(|k| k.starts_with("model.")) {
+        "model."
+    } else {
+        ""
+    };
+    let dropped = &LAYERS_FROM_OUTPUT[..drop.min(LAYERS_FROM_OUTPUT.len())];
+    let data = varmap.data().lock().expect("varmap lock");
+    for (name, expected) in config.tensor_shapes() {
+        if dropped.iter().any(|layer| name.starts_with(&format!("{layer}."))) {
+            continue;
+        }
+        let key = format!("{prefix}{name}");
+        let tensor = read.tensors.get(&key).ok_or_else(|| CheckpointError::Corrupt {
+            path: file.clone(),
+            reason: format!("tensor `{key}` is missing"),
+        })?;
+        if tensor.dims() != expected.as_slice() {
+            return Err(CheckpointError::ShapeMismatch {
+                path: file.clone(),
+                tensor: key,
+                expected,
+                found: tensor.dims().to_vec(),
+            }
+            .into());
+        }
+        data[&name].set(&tensor.to_device(data[&name].device())?)?;
+    }
+    Ok(())
+}
+
+/// Trains (and/or evaluates) as the options say.
+pub fn run(options: &TrainOptions) -> Result<TrainSummary> {
+    let mut config = Config::new(options.n_hidden, &options.alphabet);
+    config.dropout = [options.dropout_rate; 4];
+    let mut summary = TrainSummary::default();
+
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &options.device);
+    let model = DeepSpeech::new(config.clone(), vb)?;
+    init_weights(&varmap, &config, options.seed)?;
+    if let Some(source) = &options.load_checkpoint_dir {
+        load_source_weights(source, &varmap, &config, options.drop_source_layers)?;
+    }
+    let mut adam = Adam::new(
+        checkpoint::named_vars(&varmap),
+        AdamConfig {
+            learning_rate: options.learning_rate,
+            ..Default::default()
+        },
+    )?;
+    let mut state = TrainState {
+        epoch: 0,
+        batch_in_epoch: 0,
+        step: 0,
+        learning_rate: options.learning_rate,
+        best_dev_loss: None,
+        epochs_without_improvement: 0,
+        epoch_loss_sum: 0.0,
+        epoch_samples: 0,
+        rng: ChaCha8Rng::seed_from_u64(options.seed),
+        history: vec![],
+    };
+    if let Some(dir) = &options.checkpoint_dir {
+        std::fs::create_dir_all(dir).map_err(|reason| CheckpointError::Io {
+            path: dir.clone(),
+            reason,
+        })?;
+        let last = checkpoint::last_path(dir);
+        if last.is_file() {
+            let ckpt = checkpoint::load(&last, &config)?;
+            checkpoint::restore(&ckpt, &mut adam, &last)?;
+            state = ckpt.state;
+            adam.config.learning_rate = state.learning_rate;
+            summary.resumed = true;
+            if options.progress {
+                eprintln!(
+                    "Resuming from {} (epoch {}, batch {}, step {})",
+                    last.display(),
+                    state.epoch,
+                    state.batch_in_epoch,
+                    state.step
+                );
+            }
+        }
+    }
+
+    if options.train_files.is_empty() && !summary.resumed && options.load_checkpoint_dir.is_none() {
+        return Err(CheckpointError::Corrupt {
+            path: options.checkpoint_dir.clone().unwrap_or_default(),
+            reason: "evaluating without training needs a model: give --checkpoint_dir with a \
+                     checkpoint in it, or --load_checkpoint_dir"
+                .into(),
+        }
+        .into());
+    }
+    if !options.train_files.is_empty() {
+        let train = Prepared::load(&options.train_files, "train", options, &config.features, &mut summary.skipped)?;
+        let dev = if options.dev_files.is_empty() {
+            None
+        } else {
+            Some(Prepared::load(&options.dev_files, "dev", options, &config.features, &mut summary.skipped)?)
+        };
+        train_epochs(options, &config, &model, &mut adam, &mut state, &train, dev.as_ref())?;
+        summary.history = state.history.clone();
+        summary.steps = state.step;
+        if let Some(dir) = &options.export_dir {
+            summary.exported = Some(export(options, dir, &config, &adam)?);
+        }
+    }
+
+    if !options.test_files.is_empty() {
+        let test = Prepared::load(&options.test_files, "test", options, &config.features, &mut summary.skipped)?;
+        let report = evaluate::evaluate(
+            &model,
+            &test.eval_set(),
+            &options.alphabet,
+            options.test_batch_size,
+            &options.device,
+        )?;
+        summary.test = Some(report);
+    }
+    Ok(summary)
+}
+
+/// Exports the best weights when a dev set chose them, else the last ones.
+fn export(options: &TrainOptions, dir: &Path, config: &Config, adam: &Adam) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir).map_err(|reason| CheckpointError::Io {
+        path: dir.to_owned(),
+        reason,
+    })?;
+    let path = dir.join("model.safetensors");
+    let best = options
+        .checkpoint_dir
+        .as_ref()
+        .map(|d| checkpoint::best_path(d))
+        .filter(|p| p.is_file());
+    let weights = match best {
+        Some(best) => {
+            let ckpt = checkpoint::load(&best, config)?;
+            config
+                .tensor_shapes()
+                .into_iter()
+                .map(|(name, _)| {
+                    let t = ckpt.tensors[&format!("model.{name}")].clone();
+                    (name, t)
+                })
+                .collect()
+        }
+        None => checkpoint::weights(adam),
+    };
+    let dtype = if options.export_f16 { DType::F16 } else { DType::F32 };
+    model::io::export(&path, config, &weights, dtype)?;
+    Ok(path)
+}
+
+fn train_epochs(
+    options: &TrainOptions,
+    config: &Config,
+    model: &DeepSpeech,
+    adam: &mut Adam,
+    state: &mut TrainState,
+    train: &Prepared,
+    dev: Option<&Prepared>,
+) -> Result<()> {
+    let ctc = CtcOptions {
+        blank: options.alphabet.blank(),
+        impossible: Impossible::ZeroLoss,
+    };
+    let plan = batch::plan(&train.lengths(), options.train_batch_size);
+    let mut last_checkpoint = Instant::now();
+    let mut steps_this_run = 0u64;
+    let n_context = config.features.n_context;
+    while state.epoch < options.epochs {
+        let started = Instant::now();
+        let order = epoch_order(options, state.epoch, plan.len());
+        let bar = progress_bar(options.progress, plan.len() as u64, &format!("epoch {}", state.epoch));
+        bar.set_position(state.batch_in_epoch as u64);
+        for &b in &order[state.batch_in_epoch..] {
+            if options.max_steps.is_some_and(|m| steps_this_run >= m) {
+                bar.abandon();
+                if let Some(dir) = &options.checkpoint_dir {
+                    checkpoint::save(&checkpoint::last_path(dir), config, adam, state)?;
+                }
+                return Ok(());
+            }
+            let batch = batch::build(&train.features, &train.labels, &plan[b], n_context, &options.device)?;
+            let logits = model.forward(&batch.x, Some(Dropout { rng: &mut state.rng }))?;
+            let losses = ctc_loss(&logits, &batch.targets, &batch.lengths, &ctc)?;
+            let loss = losses.mean_all()?;
+            adam.backward_step(&loss)?;
+            let batch_loss = f64::from(loss.to_scalar::<f32>()?);
+            state.step += 1;
+            steps_this_run += 1;
+            state.batch_in_epoch += 1;
+            state.epoch_loss_sum += batch_loss * batch.indices.len() as f64;
+            state.epoch_samples += batch.indices.len();
+            bar.inc(1);
+            bar.set_message(format!(
+                "loss {:.3} | {:.1} samples/s",
+                state.epoch_loss_sum / state.epoch_samples.max(1) as f64,
+                state.epoch_samples as f64 / started.elapsed().as_secs_f64().max(1e-9)
+            ));
+            if let Some(dir) = &options.checkpoint_dir
+                && last_checkpoint.elapsed().as_secs_f64() >= options.checkpoint_secs
+                && state.batch_in_epoch < order.len()
+            {
+                checkpoint::save(&checkpoint::last_path(dir), config, adam, state)?;
+                last_checkpoint = Instant::now();
+            }
+        }
+        bar.finish_and_clear();
+        let stop = finish_epoch(options, config, model, adam, state, dev, started)?;
+        last_checkpoint = Instant::now();
+        if stop {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// The order of batches in an epoch: shortest first, or shuffled from the seed and epoch.
+fn epoch_order(options: &TrainOptions, epoch: usize, batches: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..batches).collect();
+    if options.shuffle_batches {
+        let mut rng = ChaCha8Rng::seed_from_u64(options.seed.wrapping_add(epoch as u64 + 1));
+        for i in (1..order.len()).rev() {
+            let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+            order.swap(i, j);
+        }
+    }
+    order
+}
+
+/// Dev loss, history, best/last checkpoints, plateau and early stopping. Returns whether to
+/// stop.
+fn finish_epoch(
+    options: &TrainOptions,
+    config: &Config,
+    model: &DeepSpeech,
+    adam: &mut Adam,
+    state: &mut TrainState,
+    dev: Option<&Prepared>,
+    started: Instant,
+) -> Result<bool> {
+    let train_loss = state.epoch_loss_sum / state.epoch_samples.max(1) as f64;
+    let dev_loss = match dev {
+        Some(dev) => Some(evaluate::mean_loss(model, &dev.eval_set(), options.dev_batch_size, &options.device)?),
+        None => None,
+    };
+    state.history.push(EpochRecord {
+        epoch: state.epoch,
+        train_loss,
+        dev_loss,
+        learning_rate: state.learning_rate,
+        seconds: started.elapsed().as_secs_f64(),
+    });
+    if options.progress {
+        let dev_text = dev_loss.map_or(String::new(), |d| format!(" | dev loss {d:.6}"));
+        eprintln!(
+            "Epoch {:>3} | train loss {train_loss:.6}{dev_text} | lr {:.2e} | {:.1} s",
+            state.epoch,
+            state.learning_rate,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let mut improved = false;
+    if let Some(d) = dev_loss {
+        improved = state.best_dev_loss.is_none_or(|best| d < best - options.es_min_delta);
+        if improved {
+            state.best_dev_loss = Some(d);
+            state.epochs_without_improvement = 0;
+        } else {
+            state.epochs_without_improvement += 1;
+        }
+    }
+    state.epoch += 1;
+    state.batch_in_epoch = 0;
+    state.epoch_loss_sum = 0.0;
+    state.epoch_samples = 0;
+    let mut stop = false;
+    if dev_loss.is_some() {
+        if options.reduce_lr_on_plateau
+            && state.epochs_without_improvement > 0
+            && state.epochs_without_improvement % options.plateau_epochs.max(1) == 0
+        {
+            state.learning_rate *= options.plateau_reduction;
+            adam.config.learning_rate = state.learning_rate;
+            if options.progress {
+                eprintln!("Dev loss plateaued: learning rate reduced to {:.2e}", state.learning_rate);
+            }
+        }
+        if options.es_epochs > 0 && state.epochs_without_improvement >= options.es_epochs {
+            if options.progress {
+                eprintln!(
+                    "Early stop: no dev-loss improvement of {} for {} epochs",
+                    options.es_min_delta, options.es_epochs
+                );
+            }
+            stop = true;
+        }
+    }
+    if let Some(dir) = &options.checkpoint_dir {
+        checkpoint::save(&checkpoint::last_path(dir), config, adam, state)?;
+        if improved {
+            checkpoint::save(&checkpoint::best_path(dir), config, adam, state)?;
+        }
+        write_history(dir, &state.history)?;
+    }
+    Ok(stop)
+}
+
+/// `history.csv` in the checkpoint folder: one line per epoch.
+fn write_history(dir: &Path, history: &[EpochRecord]) -> Result<()> {
+    let mut text = String::from("epoch,train_loss,dev_loss,learning_rate,seconds\n");
+    for r in history {
+        text.push_str(&format!(
+            "{},{},{},{},{:.3}\n",
+            r.epoch,
+            r.train_loss,
+            r.dev_loss.map_or(String::new(), |d| d.to_string()),
+            r.learning_rate,
+            r.seconds
+        ));
+    }
+    let path = dir.join("history.csv");
+    std::fs::write(&path, text).map_err(|reason| CheckpointError::Io { path, reason })?;
+    Ok(())
+}

@@ -1,0 +1,139 @@
+//! Checkpoints: a run stopped and resumed gives bit-identical weights to one that never
+//! stopped; a checkpoint of another geometry is refused by name and shape; a `ds-train` killed
+//! with SIGKILL at random moments always leaves a loadable checkpoint and resumes from it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use deepspeech_core::Alphabet;
+use deepspeech_core::model::Config;
+use deepspeech_core::train::checkpoint;
+use deepspeech_core::train::{TrainOptions, run};
+
+fn shared(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data").join(rel)
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ds-resume-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A small CSV of real FSDD recordings (absolute paths), 3 batches of 2 per epoch.
+fn fsdd_csv(dir: &Path) -> PathBuf {
+    let words = ["zero", "one", "two", "three", "four", "five"];
+    let mut text = String::from("wav_filename,wav_filesize,transcript\n");
+    for (digit, word) in words.iter().enumerate() {
+        let wav = shared(&format!("fsdd/recordings/{digit}_jackson_10.wav"));
+        let size = std::fs::metadata(&wav).unwrap().len();
+        text.push_str(&format!("{},{size},{word}\n", wav.display()));
+    }
+    let csv = dir.join("fsdd6.csv");
+    std::fs::write(&csv, text).unwrap();
+    csv
+}
+
+fn options(csv: &Path, ckpt: &Path) -> TrainOptions {
+    let mut o = TrainOptions::new(Alphabet::english());
+    o.train_files = vec![csv.to_owned()];
+    o.train_batch_size = 2;
+    o.n_hidden = 24;
+    o.epochs = 10;
+    o.dropout_rate = 0.1;
+    o.shuffle_batches = true;
+    o.checkpoint_dir = Some(ckpt.to_owned());
+    o.progress = false;
+    o
+}
+
+fn last_weights(ckpt: &Path, config: &Config) -> Vec<(String, Vec<f32>)> {
+    let c = checkpoint::load(&checkpoint::last_path(ckpt), config).unwrap();
+    let mut names: Vec<&String> = c.tensors.keys().collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|n| (n.clone(), c.tensors[n].flatten_all().unwrap().to_vec1().unwrap()))
+        .collect()
+}
+
+#[test]
+fn stopped_and_resumed_equals_uninterrupted() {
+    let dir = temp_dir("exact");
+    let csv = fsdd_csv(&dir);
+    let config = Config::new(24, &Alphabet::english());
+
+    let straight = dir.join("straight");
+    let mut o = options(&csv, &straight);
+    o.max_steps = Some(10);
+    run(&o).unwrap();
+
+    let split = dir.join("split");
+    let mut o = options(&csv, &split);
+    o.max_steps = Some(4); // stops mid-epoch (epoch 1, batch 1 of 3)
+    let first = run(&o).unwrap();
+    assert!(!first.resumed);
+    o.max_steps = Some(6);
+    let second = run(&o).unwrap();
+    assert!(second.resumed);
+    assert_eq!(second.steps, 10);
+
+    assert_eq!(last_weights(&straight, &config), last_weights(&split, &config));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_checkpoint_of_another_geometry_is_refused_by_tensor_and_shape() {
+    let dir = temp_dir("geometry");
+    let csv = fsdd_csv(&dir);
+    let ckpt = dir.join("ckpt");
+    let mut o = options(&csv, &ckpt);
+    o.max_steps = Some(1);
+    run(&o).unwrap();
+    o.n_hidden = 32;
+    let e = run(&o).unwrap_err().to_string();
+    assert!(
+        e.contains("layer_1.weight") && e.contains("[24, 494]") && e.contains("[32, 494]"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn sigkill_at_any_moment_leaves_a_loadable_checkpoint() {
+    let dir = temp_dir("kill");
+    let csv = fsdd_csv(&dir);
+    let ckpt = dir.join("ckpt");
+    let config = Config::new(24, &Alphabet::english());
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_ds-train"))
+            .args(["--train_files", csv.to_str().unwrap(), "--checkpoint_dir", ckpt.to_str().unwrap()])
+            .args(["--n_hidden", "24", "--train_batch_size", "2", "--epochs", "100000"])
+            .args(["--checkpoint_secs", "0", "--quiet", "--es_epochs", "0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ds-train starts")
+    };
+    let mut previous_step = 0;
+    // Kill delays spread over the write cycle; a fixed list keeps the test reproducible.
+    for delay_ms in [1500u64, 37, 211, 89, 503, 13, 347] {
+        let mut child = spawn();
+        let started = Instant::now();
+        // Wait for the first checkpoint of this run before the timed kill.
+        while !checkpoint::last_path(&ckpt).exists() && started.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let c = checkpoint::load(&checkpoint::last_path(&ckpt), &config)
+            .unwrap_or_else(|e| panic!("checkpoint unreadable after kill at +{delay_ms} ms: {e}"));
+        assert!(c.state.step >= previous_step, "steps went back: {} < {previous_step}", c.state.step);
+        previous_step = c.state.step;
+    }
+    assert!(previous_step > 0, "no training step was checkpointed");
+    std::fs::remove_dir_all(dir).unwrap();
+}
