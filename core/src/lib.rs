@@ -5,7 +5,7 @@
 //!
 //! Data flows one way:
 //! [`audio`] (WAV / raw PCM → 16 kHz mono `f32`) → [`features`] (DeepSpeech-exact MFCC and
-//! context windows) → acoustic model → CTC decoder.
+//! context windows) → acoustic model → CTC decoder; [`ctc`] is the training loss.
 //!
 //! ```
 //! use deepspeech_core::features::{mfcc, FeatureConfig};
@@ -16,8 +16,9 @@
 
 pub mod alphabet;
 pub mod audio;
+pub mod ctc;
 pub mod error;
 pub mod features;
 
 pub use alphabet::Alphabet;
-pub use error::{AlphabetError, AudioError, Error, Result};
+pub use error::{AlphabetError, AudioError, CtcError, Error, Result};
