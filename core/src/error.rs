@@ -23,7 +23,10 @@ pub enum Error {
     /// A checkpoint or exported model could not be written or read.
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
-    /// A tensor operation failed.
+    /// The CTC loss got inputs it cannot use (see [`CtcError`]).
+    #[error(transparent)]
+    Ctc(#[from] CtcError),
+    /// A tensor operation failed in candle.
     #[error("tensor error: {0}")]
     Candle(#[from] candle::Error),
 }
@@ -203,5 +206,88 @@ pub enum AlphabetError {
         label: usize,
         /// The alphabet's size.
         size: usize,
+    },
+}
+
+/// Why the CTC loss refused its inputs.
+#[derive(Debug, thiserror::Error)]
+pub enum CtcError {
+    /// The logits are not a rank-3 `[T, B, C]` tensor.
+    #[error("CTC logits must have shape [T, B, C] (time-major), got shape {shape:?}")]
+    Shape {
+        /// The shape received.
+        shape: Vec<usize>,
+    },
+    /// The logits are not `f32` on the CPU, the only combination implemented.
+    #[error(
+        "the CTC loss is implemented for f32 logits on the CPU only, got {dtype:?} on {device}"
+    )]
+    Unsupported {
+        /// The logits' dtype.
+        dtype: candle::DType,
+        /// The logits' device.
+        device: String,
+    },
+    /// The blank index is not one of the classes.
+    #[error("CTC blank index {blank} is outside the {classes} classes of the logits")]
+    BlankOutOfRange {
+        /// The blank index.
+        blank: usize,
+        /// `C`.
+        classes: usize,
+    },
+    /// `targets` or `input_lengths` does not have one entry per batch item.
+    #[error("CTC {what} has {len} entries but the logits hold a batch of {batch}")]
+    BatchMismatch {
+        /// Which argument.
+        what: &'static str,
+        /// Its length.
+        len: usize,
+        /// `B`.
+        batch: usize,
+    },
+    /// An input length exceeds the logits' frame count.
+    #[error(
+        "CTC batch item {item}: input length {length} exceeds the {frames} frames of the logits"
+    )]
+    InputTooLong {
+        /// Batch index.
+        item: usize,
+        /// The input length given.
+        length: usize,
+        /// `T`.
+        frames: usize,
+    },
+    /// A label is not a class, or is the blank.
+    #[error(
+        "CTC batch item {item}: label {label} at position {position} is not a non-blank class \
+         (classes 0..{classes}, blank {blank})"
+    )]
+    InvalidLabel {
+        /// Batch index.
+        item: usize,
+        /// 0-based position in the target.
+        position: usize,
+        /// The label.
+        label: usize,
+        /// `C`.
+        classes: usize,
+        /// The blank index.
+        blank: usize,
+    },
+    /// A target needs more frames than its input has (labels plus a blank between repeats).
+    #[error(
+        "CTC batch item {item}: a target of {target_len} labels needs at least {required} frames \
+         (one per label plus a blank between repeated labels) but only {available} are available"
+    )]
+    Impossible {
+        /// Batch index.
+        item: usize,
+        /// Number of labels.
+        target_len: usize,
+        /// Frames required.
+        required: usize,
+        /// The item's input length.
+        available: usize,
     },
 }

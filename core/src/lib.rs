@@ -5,7 +5,7 @@
 //!
 //! Data flows one way:
 //! [`audio`] (WAV / raw PCM → 16 kHz mono `f32`) → [`features`] (DeepSpeech-exact MFCC and
-//! context windows) → acoustic model → CTC decoder.
+//! context windows) → acoustic model → CTC decoder; [`ctc`] is the training loss.
 //!
 //! ```
 //! use deepspeech_core::features::{mfcc, FeatureConfig};
@@ -16,6 +16,7 @@
 
 pub mod alphabet;
 pub mod audio;
+pub mod ctc;
 pub mod decoder;
 pub mod device;
 pub mod error;
@@ -25,4 +26,6 @@ pub mod model;
 pub mod train;
 
 pub use alphabet::Alphabet;
-pub use error::{AlphabetError, AudioError, CheckpointError, DatasetError, Error, Result};
+pub use error::{
+    AlphabetError, AudioError, CheckpointError, CtcError, DatasetError, Error, Result,
+};
