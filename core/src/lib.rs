@@ -18,6 +18,7 @@ pub mod alphabet;
 pub mod audio;
 pub mod error;
 pub mod features;
+pub mod model;
 
 pub use alphabet::Alphabet;
 pub use error::{AlphabetError, AudioError, Error, Result};

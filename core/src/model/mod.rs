@@ -1,0 +1,3 @@
+//! The acoustic model.
+
+pub mod lstm;
