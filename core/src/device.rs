@@ -46,7 +46,11 @@ mod tests {
         assert!(select(Some("cuda:x")).is_err());
         if !candle::utils::cuda_is_available() {
             assert!(matches!(select(None), Ok(Device::Cpu)));
-            assert!(select(Some("cuda:0")).unwrap_err().contains("no CUDA support"));
+            assert!(
+                select(Some("cuda:0"))
+                    .unwrap_err()
+                    .contains("no CUDA support")
+            );
         }
     }
 }

@@ -43,7 +43,9 @@ pub enum DatasetError {
         reason: std::io::Error,
     },
     /// The header lacks a required column.
-    #[error("{path}: no `{column}` column in the header (expected wav_filename,wav_filesize,transcript)")]
+    #[error(
+        "{path}: no `{column}` column in the header (expected wav_filename,wav_filesize,transcript)"
+    )]
     MissingColumn {
         /// The file.
         path: PathBuf,

@@ -15,7 +15,9 @@ use deepspeech_core::train::{TrainOptions, run};
 const SENTENCE: &str = "she had your dark suit in greasy wash water all year";
 
 fn shared(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data")
+        .join(rel)
 }
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -69,7 +71,10 @@ fn overfits_ldc93s1_then_exports_and_reloads_identically() {
         history.last().unwrap().train_loss
     );
     let report = summary.test.expect("test report");
-    assert_eq!(report.samples[0].hypothesis, SENTENCE, "greedy decode after training");
+    assert_eq!(
+        report.samples[0].hypothesis, SENTENCE,
+        "greedy decode after training"
+    );
     assert_eq!(report.wer, 0.0);
 
     let exported = summary.exported.expect("exported model");

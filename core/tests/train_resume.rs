@@ -12,7 +12,9 @@ use deepspeech_core::train::checkpoint;
 use deepspeech_core::train::{TrainOptions, run};
 
 fn shared(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data")
+        .join(rel)
 }
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -55,7 +57,12 @@ fn last_weights(ckpt: &Path, config: &Config) -> Vec<(String, Vec<f32>)> {
     names.sort();
     names
         .into_iter()
-        .map(|n| (n.clone(), c.tensors[n].flatten_all().unwrap().to_vec1().unwrap()))
+        .map(|n| {
+            (
+                n.clone(),
+                c.tensors[n].flatten_all().unwrap().to_vec1().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -80,7 +87,10 @@ fn stopped_and_resumed_equals_uninterrupted() {
     assert!(second.resumed);
     assert_eq!(second.steps, 10);
 
-    assert_eq!(last_weights(&straight, &config), last_weights(&split, &config));
+    assert_eq!(
+        last_weights(&straight, &config),
+        last_weights(&split, &config)
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -109,8 +119,20 @@ fn sigkill_at_any_moment_leaves_a_loadable_checkpoint() {
     let config = Config::new(24, &Alphabet::english());
     let spawn = || {
         Command::new(env!("CARGO_BIN_EXE_ds-train"))
-            .args(["--train_files", csv.to_str().unwrap(), "--checkpoint_dir", ckpt.to_str().unwrap()])
-            .args(["--n_hidden", "24", "--train_batch_size", "2", "--epochs", "100000"])
+            .args([
+                "--train_files",
+                csv.to_str().unwrap(),
+                "--checkpoint_dir",
+                ckpt.to_str().unwrap(),
+            ])
+            .args([
+                "--n_hidden",
+                "24",
+                "--train_batch_size",
+                "2",
+                "--epochs",
+                "100000",
+            ])
             .args(["--checkpoint_secs", "0", "--quiet", "--es_epochs", "0"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -123,7 +145,8 @@ fn sigkill_at_any_moment_leaves_a_loadable_checkpoint() {
         let mut child = spawn();
         let started = Instant::now();
         // Wait for the first checkpoint of this run before the timed kill.
-        while !checkpoint::last_path(&ckpt).exists() && started.elapsed() < Duration::from_secs(60) {
+        while !checkpoint::last_path(&ckpt).exists() && started.elapsed() < Duration::from_secs(60)
+        {
             std::thread::sleep(Duration::from_millis(5));
         }
         std::thread::sleep(Duration::from_millis(delay_ms));
@@ -131,7 +154,11 @@ fn sigkill_at_any_moment_leaves_a_loadable_checkpoint() {
         child.wait().unwrap();
         let c = checkpoint::load(&checkpoint::last_path(&ckpt), &config)
             .unwrap_or_else(|e| panic!("checkpoint unreadable after kill at +{delay_ms} ms: {e}"));
-        assert!(c.state.step >= previous_step, "steps went back: {} < {previous_step}", c.state.step);
+        assert!(
+            c.state.step >= previous_step,
+            "steps went back: {} < {previous_step}",
+            c.state.step
+        );
         previous_step = c.state.step;
     }
     assert!(previous_step > 0, "no training step was checkpointed");

@@ -123,7 +123,8 @@ fn run_cli(args: Args) -> Result<()> {
         Some(p) => Alphabet::from_file(p)?,
         None => Alphabet::english(),
     };
-    let device = deepspeech_core::device::select(args.device.as_deref()).map_err(anyhow::Error::msg)?;
+    let device =
+        deepspeech_core::device::select(args.device.as_deref()).map_err(anyhow::Error::msg)?;
     let mut options = TrainOptions::new(alphabet);
     options.train_files = args.train_files;
     options.dev_files = args.dev_files;
@@ -167,14 +168,19 @@ fn run_cli(args: Args) -> Result<()> {
             summary.history.len(),
             summary.steps,
             last.train_loss,
-            last.dev_loss.map_or(String::new(), |d| format!(", dev loss {d:.6}"))
+            last.dev_loss
+                .map_or(String::new(), |d| format!(", dev loss {d:.6}"))
         );
     }
     if let Some(path) = &summary.exported {
         println!("Exported model to {}", path.display());
     }
     if let Some(report) = &summary.test {
-        let names: Vec<String> = args.test_files.iter().map(|p| p.display().to_string()).collect();
+        let names: Vec<String> = args
+            .test_files
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
         print!("{}", report.render(&names.join(","), args.report_count));
     }
     Ok(())

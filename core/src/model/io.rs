@@ -43,11 +43,9 @@ pub fn write_atomic(
         .map(|(n, t)| Ok((n.clone(), t.contiguous()?)))
         .collect::<candle::Result<_>>()
         .map_err(|e| io(std::io::Error::other(e.to_string())))?;
-    let bytes = safetensors::tensor::serialize(
-        views.iter().map(|(n, t)| (n.as_str(), t)),
-        Some(metadata),
-    )
-    .map_err(|e| io(std::io::Error::other(e.to_string())))?;
+    let bytes =
+        safetensors::tensor::serialize(views.iter().map(|(n, t)| (n.as_str(), t)), Some(metadata))
+            .map_err(|e| io(std::io::Error::other(e.to_string())))?;
     let tmp = path.with_extension("tmp");
     {
         let mut file = std::fs::File::create(&tmp).map_err(io)?;
@@ -86,8 +84,8 @@ pub fn read(path: &Path) -> Result<SafetensorsFile, CheckpointError> {
         .map_err(|e| corrupt(format!("bad tensor data: {e}")))?;
     let mut tensors = HashMap::new();
     for (name, view) in st.tensors() {
-        let tensor = tensor_from_view(&view)
-            .map_err(|e| corrupt(format!("tensor `{name}`: {e}")))?;
+        let tensor =
+            tensor_from_view(&view).map_err(|e| corrupt(format!("tensor `{name}`: {e}")))?;
         tensors.insert(name, tensor);
     }
     Ok(SafetensorsFile { tensors, metadata })
@@ -115,7 +113,11 @@ pub fn config_from_metadata(
     };
     match metadata.get(FORMAT_KEY) {
         Some(f) if f == expected_format => {}
-        Some(f) => return Err(corrupt(format!("format is {f:?}, expected {expected_format:?}"))),
+        Some(f) => {
+            return Err(corrupt(format!(
+                "format is {f:?}, expected {expected_format:?}"
+            )));
+        }
         None => return Err(corrupt("no format in the header metadata".into())),
     }
     let json = metadata

@@ -20,7 +20,9 @@ pub struct Batch {
 
 /// Groups sample indices into batches of `batch_size`, shortest samples first.
 pub fn plan(lengths: &[Option<usize>], batch_size: usize) -> Vec<Vec<usize>> {
-    let mut order: Vec<usize> = (0..lengths.len()).filter(|&i| lengths[i].is_some()).collect();
+    let mut order: Vec<usize> = (0..lengths.len())
+        .filter(|&i| lengths[i].is_some())
+        .collect();
     order.sort_by_key(|&i| (lengths[i], i));
     order
         .chunks(batch_size.max(1))
@@ -76,8 +78,16 @@ mod tests {
             width: 2,
             data: (0..frames * 2).map(|i| base + i as f32).collect(),
         };
-        let features = vec![Some(m(3, 100.0)), None, Some(m(1, 200.0)), Some(m(2, 300.0))];
-        let lengths: Vec<Option<usize>> = features.iter().map(|f| f.as_ref().map(|m| m.frames)).collect();
+        let features = vec![
+            Some(m(3, 100.0)),
+            None,
+            Some(m(1, 200.0)),
+            Some(m(2, 300.0)),
+        ];
+        let lengths: Vec<Option<usize>> = features
+            .iter()
+            .map(|f| f.as_ref().map(|m| m.frames))
+            .collect();
         assert_eq!(plan(&lengths, 2), vec![vec![2, 3], vec![0]]);
 
         let labels = vec![vec![1], vec![], vec![2], vec![3]];
@@ -89,7 +99,11 @@ mod tests {
             let f = f.as_ref().unwrap();
             let reference = context_windows(&f.data, 2, 1);
             for t in 0..3 {
-                let expected = if t < f.frames { reference[t * 6..(t + 1) * 6].to_vec() } else { vec![0.0; 6] };
+                let expected = if t < f.frames {
+                    reference[t * 6..(t + 1) * 6].to_vec()
+                } else {
+                    vec![0.0; 6]
+                };
                 assert_eq!(x[t][j], expected, "sample {j} frame {t}");
             }
         }

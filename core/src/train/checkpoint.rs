@@ -139,7 +139,11 @@ pub fn load(path: &Path, expected: &Config) -> Result<Checkpoint, CheckpointErro
 }
 
 /// Copies a checkpoint's weights and moments into the optimiser's variables.
-pub fn restore(checkpoint: &Checkpoint, adam: &mut Adam, path: &Path) -> Result<(), CheckpointError> {
+pub fn restore(
+    checkpoint: &Checkpoint,
+    adam: &mut Adam,
+    path: &Path,
+) -> Result<(), CheckpointError> {
     let get = |key: String| {
         checkpoint
             .tensors
@@ -157,10 +161,18 @@ pub fn restore(checkpoint: &Checkpoint, adam: &mut Adam, path: &Path) -> Result<
     for slot in &mut adam.slots {
         let device = slot.var.device().clone();
         slot.var
-            .set(&get(format!("model.{}", slot.name))?.to_device(&device).map_err(candle)?)
+            .set(
+                &get(format!("model.{}", slot.name))?
+                    .to_device(&device)
+                    .map_err(candle)?,
+            )
             .map_err(candle)?;
-        slot.m = get(format!("adam.m.{}", slot.name))?.to_device(&device).map_err(candle)?;
-        slot.v = get(format!("adam.v.{}", slot.name))?.to_device(&device).map_err(candle)?;
+        slot.m = get(format!("adam.m.{}", slot.name))?
+            .to_device(&device)
+            .map_err(candle)?;
+        slot.v = get(format!("adam.v.{}", slot.name))?
+            .to_device(&device)
+            .map_err(candle)?;
     }
     adam.step = checkpoint.adam_step;
     Ok(())

@@ -197,7 +197,8 @@ mod tests {
              clips/a.wav,8\n\
              clips/a.wav,9,\"quoted, with comma\"\n",
         );
-        let alphabet = Alphabet::parse(" \na\nb\nc\nd\ne\nh\ni\nl\nm\nn\no\nq\nr\nt\nu\nw\n,\n").unwrap();
+        let alphabet =
+            Alphabet::parse(" \na\nb\nc\nd\ne\nf\nh\ni\nl\nm\nn\no\nq\nr\nt\nu\nw\n,\n").unwrap();
         let set = Dataset::load(std::slice::from_ref(&csv), &alphabet, "train").unwrap();
         assert_eq!(set.samples.len(), 2);
         assert_eq!(set.samples[0].wav, dir.join("clips/a.wav"));
@@ -206,10 +207,22 @@ mod tests {
         assert_eq!(set.samples[1].transcript, "quoted, with comma");
         let reasons: Vec<String> = set.skipped.iter().map(|s| s.to_string()).collect();
         assert_eq!(reasons.len(), 4, "{reasons:?}");
-        assert!(reasons[0].ends_with("set.csv:3: wav_filesize \"abc\" is not a number"), "{reasons:?}");
-        assert!(reasons[1].contains(":4: audio file") && reasons[1].contains("does not exist"));
-        assert!(reasons[2].contains(":5: ") && reasons[2].contains("'C'"), "{reasons:?}");
-        assert!(reasons[3].contains(":6: ") && reasons[3].contains("no transcript"), "{reasons:?}");
+        assert!(
+            reasons[0].ends_with("set.csv:3: wav_filesize \"abc\" is not a number"),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons[1].contains(":4: audio file") && reasons[1].contains("does not exist"),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons[2].contains(":5: ") && reasons[2].contains("'C'"),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons[3].contains(":6: ") && reasons[3].contains("no transcript"),
+            "{reasons:?}"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -219,22 +232,32 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let alphabet = Alphabet::english();
         let empty = write(&dir, "empty.csv", "wav_filename,wav_filesize,transcript\n");
-        let e = Dataset::load(&[empty], &alphabet, "dev").unwrap_err().to_string();
+        let e = Dataset::load(&[empty], &alphabet, "dev")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("the dev set is empty"), "{e}");
         let bad = write(&dir, "bad.csv", "file,size,text\nx.wav,1,a\n");
-        let e = Dataset::load(&[bad], &alphabet, "dev").unwrap_err().to_string();
+        let e = Dataset::load(&[bad], &alphabet, "dev")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("no `wav_filename` column"), "{e}");
-        let e = Dataset::load(&[dir.join("nope.csv")], &alphabet, "dev").unwrap_err().to_string();
+        let e = Dataset::load(&[dir.join("nope.csv")], &alphabet, "dev")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("nope.csv"), "{e}");
         std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
     fn shared_ldc93s1_csv_loads() {
-        let csv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/ldc93s1/ldc93s1.csv");
+        let csv =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/ldc93s1/ldc93s1.csv");
         let set = Dataset::load(&[csv], &Alphabet::english(), "train").unwrap();
         assert_eq!(set.samples.len(), 1);
-        assert_eq!(set.samples[0].transcript, "she had your dark suit in greasy wash water all year");
+        assert_eq!(
+            set.samples[0].transcript,
+            "she had your dark suit in greasy wash water all year"
+        );
         assert!(set.skipped.is_empty());
     }
 }

@@ -57,7 +57,12 @@ pub struct EvalSet<'a> {
 }
 
 /// Mean CTC loss of a set, without decoding (for dev loss during training).
-pub fn mean_loss(model: &DeepSpeech, set: &EvalSet, batch_size: usize, device: &Device) -> Result<f64> {
+pub fn mean_loss(
+    model: &DeepSpeech,
+    set: &EvalSet,
+    batch_size: usize,
+    device: &Device,
+) -> Result<f64> {
     let (sum, n) = for_each_batch(model, set, batch_size, device, |_, _, losses| {
         Ok(losses.iter().sum::<f64>())
     })?;
@@ -75,30 +80,36 @@ pub fn evaluate(
     let mut samples = Vec::new();
     let blank = alphabet.blank();
     let classes = alphabet.len() + 1;
-    for_each_batch(model, set, batch_size, device, |batch, log_probs, losses| {
-        // [T, B, C] → per sample [len, C]
-        let lp: Vec<Vec<Vec<f32>>> = log_probs.transpose(0, 1)?.to_vec3()?;
-        for (j, &i) in batch.indices.iter().enumerate() {
-            let rows: Vec<f32> = lp[j][..batch.lengths[j]].concat();
-            let labels: Vec<usize> = greedy_decode(&rows, classes, blank)
-                .into_iter()
-                .map(|t| t.label)
-                .collect();
-            let hypothesis = alphabet.decode(&labels)?;
-            let reference = set.transcripts[i].clone();
-            let (we, wn) = word_errors(&reference, &hypothesis);
-            let (ce, cn) = char_errors(&reference, &hypothesis);
-            samples.push(SampleResult {
-                wav: set.wavs[i].clone(),
-                reference,
-                hypothesis,
-                loss: losses[j],
-                wer: rate(we, wn),
-                cer: rate(ce, cn),
-            });
-        }
-        Ok(0.0)
-    })?;
+    for_each_batch(
+        model,
+        set,
+        batch_size,
+        device,
+        |batch, log_probs, losses| {
+            // [T, B, C] → per sample [len, C]
+            let lp: Vec<Vec<Vec<f32>>> = log_probs.transpose(0, 1)?.to_vec3()?;
+            for (j, &i) in batch.indices.iter().enumerate() {
+                let rows: Vec<f32> = lp[j][..batch.lengths[j]].concat();
+                let labels: Vec<usize> = greedy_decode(&rows, classes, blank)
+                    .into_iter()
+                    .map(|t| t.label)
+                    .collect();
+                let hypothesis = alphabet.decode(&labels)?;
+                let reference = set.transcripts[i].clone();
+                let (we, wn) = word_errors(&reference, &hypothesis);
+                let (ce, cn) = char_errors(&reference, &hypothesis);
+                samples.push(SampleResult {
+                    wav: set.wavs[i].clone(),
+                    reference,
+                    hypothesis,
+                    loss: losses[j],
+                    wer: rate(we, wn),
+                    cer: rate(ce, cn),
+                });
+            }
+            Ok(0.0)
+        },
+    )?;
     let (mut we, mut wn, mut ce, mut cn) = (0, 0, 0, 0);
     for s in &samples {
         let (e, n) = word_errors(&s.reference, &s.hypothesis);
@@ -127,7 +138,11 @@ fn for_each_batch(
     device: &Device,
     mut f: impl FnMut(&batch::Batch, &Tensor, &[f64]) -> Result<f64>,
 ) -> Result<(f64, usize)> {
-    let lengths: Vec<Option<usize>> = set.features.iter().map(|m| m.as_ref().map(|m| m.frames)).collect();
+    let lengths: Vec<Option<usize>> = set
+        .features
+        .iter()
+        .map(|m| m.as_ref().map(|m| m.frames))
+        .collect();
     let options = CtcOptions {
         blank: model.config().alphabet.len(),
         impossible: Impossible::ZeroLoss,

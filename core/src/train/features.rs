@@ -98,7 +98,9 @@ fn cache_path(dir: &Path, wav: &Path, config: &FeatureConfig) -> PathBuf {
         meta.len().hash(&mut hasher);
         meta.modified().ok().hash(&mut hasher);
     }
-    serde_json::to_string(config).unwrap_or_default().hash(&mut hasher);
+    serde_json::to_string(config)
+        .unwrap_or_default()
+        .hash(&mut hasher);
     dir.join(format!("{:016x}.mfcc", hasher.finish()))
 }
 

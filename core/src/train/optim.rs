@@ -95,7 +95,8 @@ impl Adam {
             let m_hat = (&slot.m / correction1)?;
             let v_hat = (&slot.v / correction2)?;
             let update = (m_hat / (v_hat.sqrt()? + epsilon)?)?;
-            slot.var.set(&(slot.var.as_tensor() - (update * learning_rate)?)?)?;
+            slot.var
+                .set(&(slot.var.as_tensor() - (update * learning_rate)?)?)?;
         }
         Ok(())
     }
@@ -134,6 +135,9 @@ mod tests {
         let loss = (x.as_tensor() * 3.0).unwrap().sum_all().unwrap();
         adam.backward_step(&loss).unwrap();
         let v: Vec<f32> = x.as_tensor().to_vec1().unwrap();
-        assert!((v[0] - 0.999).abs() < 1e-6 && (v[1] + 5.001).abs() < 1e-6, "{v:?}");
+        assert!(
+            (v[0] - 0.999).abs() < 1e-6 && (v[1] + 5.001).abs() < 1e-6,
+            "{v:?}"
+        );
     }
 }

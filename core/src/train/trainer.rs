@@ -158,7 +158,11 @@ impl Prepared {
     ) -> Result<Self> {
         let set = Dataset::load(files, &options.alphabet, what)?;
         skipped.extend(set.skipped.iter().cloned());
-        let bar = progress_bar(options.progress, set.samples.len() as u64, &format!("{what} features"));
+        let bar = progress_bar(
+            options.progress,
+            set.samples.len() as u64,
+            &format!("{what} features"),
+        );
         if let Some(dir) = &options.feature_cache {
             std::fs::create_dir_all(dir).map_err(|reason| CheckpointError::Io {
                 path: dir.clone(),
@@ -198,7 +202,10 @@ impl Prepared {
     }
 
     fn lengths(&self) -> Vec<Option<usize>> {
-        self.features.iter().map(|m| m.as_ref().map(|m| m.frames)).collect()
+        self.features
+            .iter()
+            .map(|m| m.as_ref().map(|m| m.frames))
+            .collect()
     }
 }
 
@@ -208,8 +215,10 @@ fn progress_bar(show: bool, len: u64, what: &str) -> ProgressBar {
     }
     let bar = ProgressBar::new(len);
     bar.set_style(
-        ProgressStyle::with_template("{prefix:>14} {bar:40} {pos}/{len} {msg} [{elapsed_precise}<{eta}]")
-            .expect("valid template"),
+        ProgressStyle::with_template(
+            "{prefix:>14} {bar:40} {pos}/{len} {msg} [{elapsed_precise}<{eta}]",
+        )
+        .expect("valid template"),
     );
     bar.set_prefix(what.to_owned());
     bar
@@ -243,20 +252,26 @@ fn init_weights(varmap: &VarMap, config: &Config, seed: u64) -> candle::Result<(
 }
 
 /// Layer prefixes from the output backwards, for `--drop_source_layers`.
-const LAYERS_FROM_OUTPUT: [&str; 6] = ["layer_6", "layer_5", "lstm", "layer_3", "layer_2", "layer_1"];
+const LAYERS_FROM_OUTPUT: [&str; 6] = [
+    "layer_6", "layer_5", "lstm", "layer_3", "layer_2", "layer_1",
+];
 
 /// Loads weights to fine-tune from: an exported model file, a folder holding
 /// `model.safetensors`, or a checkpoint folder. The last `drop` layers keep their fresh
 /// initialisation (so the output layer can change alphabet).
 fn load_source_weights(path: &Path, varmap: &VarMap, config: &Config, drop: usize) -> Result<()> {
     let file = if path.is_dir() {
-        [path.join("model.safetensors"), checkpoint::best_path(path), checkpoint::last_path(path)]
-            .into_iter()
-            .find(|p| p.is_file())
-            .ok_or_else(|| CheckpointError::Corrupt {
-                path: path.to_owned(),
-                reason: "no model.safetensors, best.safetensors or last.safetensors in it".into(),
-            })?
+        [
+            path.join("model.safetensors"),
+            checkpoint::best_path(path),
+            checkpoint::last_path(path),
+        ]
+        .into_iter()
+        .find(|p| p.is_file())
+        .ok_or_else(|| CheckpointError::Corrupt {
+            path: path.to_owned(),
+            reason: "no model.safetensors, best.safetensors or last.safetensors in it".into(),
+        })?
     } else {
         path.to_owned()
     };
@@ -269,14 +284,20 @@ fn load_source_weights(path: &Path, varmap: &VarMap, config: &Config, drop: usiz
     let dropped = &LAYERS_FROM_OUTPUT[..drop.min(LAYERS_FROM_OUTPUT.len())];
     let data = varmap.data().lock().expect("varmap lock");
     for (name, expected) in config.tensor_shapes() {
-        if dropped.iter().any(|layer| name.starts_with(&format!("{layer}."))) {
+        if dropped
+            .iter()
+            .any(|layer| name.starts_with(&format!("{layer}.")))
+        {
             continue;
         }
         let key = format!("{prefix}{name}");
-        let tensor = read.tensors.get(&key).ok_or_else(|| CheckpointError::Corrupt {
-            path: file.clone(),
-            reason: format!("tensor `{key}` is missing"),
-        })?;
+        let tensor = read
+            .tensors
+            .get(&key)
+            .ok_or_else(|| CheckpointError::Corrupt {
+                path: file.clone(),
+                reason: format!("tensor `{key}` is missing"),
+            })?;
         if tensor.dims() != expected.as_slice() {
             return Err(CheckpointError::ShapeMismatch {
                 path: file.clone(),
@@ -357,13 +378,33 @@ pub fn run(options: &TrainOptions) -> Result<TrainSummary> {
         .into());
     }
     if !options.train_files.is_empty() {
-        let train = Prepared::load(&options.train_files, "train", options, &config.features, &mut summary.skipped)?;
+        let train = Prepared::load(
+            &options.train_files,
+            "train",
+            options,
+            &config.features,
+            &mut summary.skipped,
+        )?;
         let dev = if options.dev_files.is_empty() {
             None
         } else {
-            Some(Prepared::load(&options.dev_files, "dev", options, &config.features, &mut summary.skipped)?)
+            Some(Prepared::load(
+                &options.dev_files,
+                "dev",
+                options,
+                &config.features,
+                &mut summary.skipped,
+            )?)
         };
-        train_epochs(options, &config, &model, &mut adam, &mut state, &train, dev.as_ref())?;
+        train_epochs(
+            options,
+            &config,
+            &model,
+            &mut adam,
+            &mut state,
+            &train,
+            dev.as_ref(),
+        )?;
         summary.history = state.history.clone();
         summary.steps = state.step;
         if let Some(dir) = &options.export_dir {
@@ -372,7 +413,13 @@ pub fn run(options: &TrainOptions) -> Result<TrainSummary> {
     }
 
     if !options.test_files.is_empty() {
-        let test = Prepared::load(&options.test_files, "test", options, &config.features, &mut summary.skipped)?;
+        let test = Prepared::load(
+            &options.test_files,
+            "test",
+            options,
+            &config.features,
+            &mut summary.skipped,
+        )?;
         let report = evaluate::evaluate(
             &model,
             &test.eval_set(),
@@ -411,7 +458,11 @@ fn export(options: &TrainOptions, dir: &Path, config: &Config, adam: &Adam) -> R
         }
         None => checkpoint::weights(adam),
     };
-    let dtype = if options.export_f16 { DType::F16 } else { DType::F32 };
+    let dtype = if options.export_f16 {
+        DType::F16
+    } else {
+        DType::F32
+    };
     model::io::export(&path, config, &weights, dtype)?;
     Ok(path)
 }
@@ -436,7 +487,11 @@ fn train_epochs(
     while state.epoch < options.epochs {
         let started = Instant::now();
         let order = epoch_order(options, state.epoch, plan.len());
-        let bar = progress_bar(options.progress, plan.len() as u64, &format!("epoch {}", state.epoch));
+        let bar = progress_bar(
+            options.progress,
+            plan.len() as u64,
+            &format!("epoch {}", state.epoch),
+        );
         bar.set_position(state.batch_in_epoch as u64);
         for &b in &order[state.batch_in_epoch..] {
             if options.max_steps.is_some_and(|m| steps_this_run >= m) {
@@ -446,8 +501,19 @@ fn train_epochs(
                 }
                 return Ok(());
             }
-            let batch = batch::build(&train.features, &train.labels, &plan[b], n_context, &options.device)?;
-            let logits = model.forward(&batch.x, Some(Dropout { rng: &mut state.rng }))?;
+            let batch = batch::build(
+                &train.features,
+                &train.labels,
+                &plan[b],
+                n_context,
+                &options.device,
+            )?;
+            let logits = model.forward(
+                &batch.x,
+                Some(Dropout {
+                    rng: &mut state.rng,
+                }),
+            )?;
             let losses = ctc_loss(&logits, &batch.targets, &batch.lengths, &ctc)?;
             let loss = losses.mean_all()?;
             adam.backward_step(&loss)?;
@@ -507,7 +573,12 @@ fn finish_epoch(
 ) -> Result<bool> {
     let train_loss = state.epoch_loss_sum / state.epoch_samples.max(1) as f64;
     let dev_loss = match dev {
-        Some(dev) => Some(evaluate::mean_loss(model, &dev.eval_set(), options.dev_batch_size, &options.device)?),
+        Some(dev) => Some(evaluate::mean_loss(
+            model,
+            &dev.eval_set(),
+            options.dev_batch_size,
+            &options.device,
+        )?),
         None => None,
     };
     state.history.push(EpochRecord {
@@ -528,7 +599,9 @@ fn finish_epoch(
     }
     let mut improved = false;
     if let Some(d) = dev_loss {
-        improved = state.best_dev_loss.is_none_or(|best| d < best - options.es_min_delta);
+        improved = state
+            .best_dev_loss
+            .is_none_or(|best| d < best - options.es_min_delta);
         if improved {
             state.best_dev_loss = Some(d);
             state.epochs_without_improvement = 0;
@@ -549,7 +622,10 @@ fn finish_epoch(
             state.learning_rate *= options.plateau_reduction;
             adam.config.learning_rate = state.learning_rate;
             if options.progress {
-                eprintln!("Dev loss plateaued: learning rate reduced to {:.2e}", state.learning_rate);
+                eprintln!(
+                    "Dev loss plateaued: learning rate reduced to {:.2e}",
+                    state.learning_rate
+                );
             }
         }
         if options.es_epochs > 0 && state.epochs_without_improvement >= options.es_epochs {
