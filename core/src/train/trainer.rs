@@ -228,7 +228,7 @@ fn progress_bar(show: bool, len: u64, what: &str) -> ProgressBar {
 /// DeepSpeech's initialisers: Glorot-uniform dense weights, uniform(±1/√H) LSTM weights, zero
 /// biases.
 fn init_weights(varmap: &VarMap, config: &Config, seed: u64) -> candle::Result<()> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5EED_0F_DEE9);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x005E_ED0F_DEE9);
     let data = varmap.data().lock().expect("varmap lock");
     for (name, shape) in config.tensor_shapes() {
         let var = &data[&name];
@@ -617,7 +617,9 @@ fn finish_epoch(
     if dev_loss.is_some() {
         if options.reduce_lr_on_plateau
             && state.epochs_without_improvement > 0
-            && state.epochs_without_improvement % options.plateau_epochs.max(1) == 0
+            && state
+                .epochs_without_improvement
+                .is_multiple_of(options.plateau_epochs.max(1))
         {
             state.learning_rate *= options.plateau_reduction;
             adam.config.learning_rate = state.learning_rate;
