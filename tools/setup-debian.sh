@@ -11,6 +11,8 @@ fi
 PACKAGES=(
     # build
     pkg-config build-essential meson ninja-build python3
+    # the font ds-train draws its loss plot with
+    fonts-dejavu-core
     # GStreamer headers for gstreamer-rs, and the runtime the tests drive
     libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
     gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad

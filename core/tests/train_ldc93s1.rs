@@ -45,6 +45,14 @@ fn transcribe(model_path: &Path, wav: &Path) -> (String, Vec<f32>) {
     (alphabet.decode(&labels).unwrap(), flat)
 }
 
+fn read_tensor(path: &Path, name: &str) -> Tensor {
+    deepspeech_core::model::io::read(path).unwrap().tensors[name].clone()
+}
+
+fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).unwrap().len()
+}
+
 #[test]
 fn overfits_ldc93s1_then_exports_and_reloads_identically() {
     let dir = temp_dir("ldc93s1");
@@ -81,6 +89,27 @@ fn overfits_ldc93s1_then_exports_and_reloads_identically() {
     let (text, logits) = transcribe(&exported, &shared("ldc93s1/LDC93S1.wav"));
     assert_eq!(text, SENTENCE, "decode with the reloaded export");
     let (again, logits_again) = transcribe(&exported, &shared("ldc93s1/LDC93S1.wav"));
-    assert_eq!((text, logits), (again, logits_again));
+    assert_eq!((text, &logits), (again, &logits_again));
+
+    // Half-precision export: half the size, same transcript, log-probabilities close.
+    let model = load_model(&exported, &Device::Cpu).unwrap();
+    let weights: std::collections::HashMap<String, Tensor> = model
+        .config()
+        .tensor_shapes()
+        .into_iter()
+        .map(|(name, _)| (name.clone(), read_tensor(&exported, &name)))
+        .collect();
+    let half = dir.join("model-f16.safetensors");
+    deepspeech_core::model::export(&half, model.config(), &weights, candle::DType::F16).unwrap();
+    let (full_size, half_size) = (file_len(&exported), file_len(&half));
+    assert!(half_size < full_size * 6 / 10, "{half_size} vs {full_size}");
+    let (half_text, half_logits) = transcribe(&half, &shared("ldc93s1/LDC93S1.wav"));
+    assert_eq!(half_text, SENTENCE, "decode with the f16 export");
+    let worst = logits
+        .iter()
+        .zip(&half_logits)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    assert!(worst < 0.1, "f16 log-probabilities differ by {worst}");
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -164,3 +164,42 @@ fn sigkill_at_any_moment_leaves_a_loadable_checkpoint() {
     assert!(previous_step > 0, "no training step was checkpointed");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn unreadable_audio_is_skipped_with_file_and_line_and_counted() {
+    let dir = temp_dir("skip");
+    let good = shared("fsdd/recordings/3_lucas_10.wav");
+    let broken = dir.join("broken.wav");
+    std::fs::write(&broken, b"RIFF\x10\0\0\0WAVEfmt garbage").unwrap();
+    let csv = dir.join("mixed.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "wav_filename,wav_filesize,transcript\n{},1,three\nbroken.wav,1,three\n",
+            good.display()
+        ),
+    )
+    .unwrap();
+    let mut o = options(&csv, &dir.join("ckpt"));
+    o.max_steps = Some(1);
+    let summary = run(&o).unwrap();
+    assert_eq!(summary.steps, 1);
+    assert_eq!(summary.skipped.len(), 1, "{:?}", summary.skipped);
+    let reason = summary.skipped[0].to_string();
+    assert!(
+        reason.contains("mixed.csv:3") && reason.contains("broken.wav"),
+        "{reason}"
+    );
+
+    // Only broken rows: an empty dataset is an error, not a silent no-op.
+    std::fs::write(
+        &csv,
+        "wav_filename,wav_filesize,transcript\nbroken.wav,1,three\n",
+    )
+    .unwrap();
+    let e = run(&options(&csv, &dir.join("ckpt2")))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("train set is empty"), "{e}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -7,6 +7,7 @@ pub mod dataset;
 pub mod evaluate;
 pub mod features;
 pub mod optim;
+pub mod plot;
 pub mod trainer;
 
 pub use trainer::{TrainOptions, TrainSummary, run};

@@ -20,7 +20,7 @@ use crate::train::checkpoint::{self, EpochRecord, TrainState};
 use crate::train::dataset::{Dataset, Skipped};
 use crate::train::evaluate::{self, EvalSet, Report};
 use crate::train::optim::{Adam, AdamConfig};
-use crate::train::{batch, features};
+use crate::train::{batch, features, plot};
 
 /// Everything `ds-train` can be told.
 #[derive(Debug, Clone)]
@@ -646,6 +646,16 @@ fn finish_epoch(
             checkpoint::save(&checkpoint::best_path(dir), config, adam, state)?;
         }
         write_history(dir, &state.history)?;
+        match plot::plot_losses(&dir.join("loss.png"), &state.history) {
+            Ok(true) => {}
+            Ok(false) if state.history.len() == 1 => {
+                eprintln!(
+                    "ds-train: no TrueType font installed (fonts-dejavu-core): loss.png skipped"
+                )
+            }
+            Ok(false) => {}
+            Err(e) => eprintln!("ds-train: cannot draw loss.png: {e}"),
+        }
     }
     Ok(stop)
 }
