@@ -21,6 +21,7 @@ pub mod decoder;
 pub mod device;
 pub mod error;
 pub mod features;
+pub mod lm;
 pub mod metrics;
 pub mod model;
 pub mod train;

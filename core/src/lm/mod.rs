@@ -1,0 +1,102 @@
+//! Word-level n-gram language models for the CTC beam search, as DeepSpeech's external scorer
+//! uses them: `alpha × ln P(word | history) + beta` at each completed word, with an optional
+//! vocabulary trie that restricts partial words.
+
+pub mod trie;
+
+use std::sync::Arc;
+
+pub use trie::VocabTrie;
+
+/// A word's index in a language model's vocabulary.
+pub type WordId = u32;
+
+/// An n-gram language model (KenLM's conventions: log10 probabilities, `<s>`, `</s>`, `<unk>`).
+pub trait LanguageModel: Send + Sync {
+    /// Highest n-gram order.
+    fn order(&self) -> usize;
+    /// The id of `word`, or [`unk`](Self::unk) when it is not in the vocabulary.
+    fn word_id(&self, word: &str) -> WordId;
+    /// Whether `word` is in the vocabulary.
+    fn contains(&self, word: &str) -> bool;
+    /// Id of the sentence start `<s>`.
+    fn bos(&self) -> WordId;
+    /// Id of the sentence end `</s>`.
+    fn eos(&self) -> WordId;
+    /// Id of the unknown word `<unk>`.
+    fn unk(&self) -> WordId;
+    /// log10 P(`word` | `context`), `context` being the preceding words, oldest first (only the
+    /// last `order − 1` matter), with backoff as KenLM computes it.
+    fn log10_prob(&self, context: &[WordId], word: WordId) -> f32;
+    /// Every vocabulary word except `<s>`, `</s>` and `<unk>` (to build a [`VocabTrie`]).
+    fn words(&self) -> Vec<String>;
+
+    /// log10 probability of a whole sentence, as KenLM's `Model.score(sentence, bos, eos)`.
+    fn sentence_log10(&self, words: &[&str], bos: bool, eos: bool) -> f32 {
+        let mut context: Vec<WordId> = Vec::with_capacity(words.len() + 2);
+        if bos {
+            context.push(self.bos());
+        }
+        let mut total = 0.0;
+        for w in words {
+            let id = self.word_id(w);
+            total += self.log10_prob(&context, id);
+            context.push(id);
+        }
+        if eos {
+            total += self.log10_prob(&context, self.eos());
+        }
+        total
+    }
+}
+
+/// The language model as the decoder uses it: weights, and the vocabulary restriction.
+#[derive(Clone)]
+pub struct Scorer {
+    /// The n-gram model.
+    pub lm: Arc<dyn LanguageModel>,
+    /// Language model weight (DeepSpeech's default 0.931289).
+    pub alpha: f32,
+    /// Word insertion bonus (DeepSpeech's default 1.183414).
+    pub beta: f32,
+    /// When set, words are restricted to this vocabulary as they are spelled.
+    pub vocabulary: Option<Arc<VocabTrie>>,
+}
+
+impl std::fmt::Debug for Scorer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scorer")
+            .field("order", &self.lm.order())
+            .field("alpha", &self.alpha)
+            .field("beta", &self.beta)
+            .field("vocabulary", &self.vocabulary.as_ref().map(|v| v.len()))
+            .finish()
+    }
+}
+
+/// DeepSpeech 0.9's default language model weight.
+pub const DEFAULT_ALPHA: f32 = 0.931_289;
+/// DeepSpeech 0.9's default word insertion bonus.
+pub const DEFAULT_BETA: f32 = 1.183_414;
+
+/// log10(e): DeepSpeech divides KenLM's log10 scores by it to get natural logs.
+pub const LOG10_E: f32 = std::f32::consts::LOG10_E;
+
+impl Scorer {
+    /// A scorer with DeepSpeech's default weights, restricting words to the model's vocabulary.
+    pub fn new(lm: Arc<dyn LanguageModel>) -> Self {
+        let vocabulary = Arc::new(VocabTrie::from_words(lm.words().iter().map(String::as_str)));
+        Self {
+            lm,
+            alpha: DEFAULT_ALPHA,
+            beta: DEFAULT_BETA,
+            vocabulary: Some(vocabulary),
+        }
+    }
+
+    /// Natural-log conditional probability of `word` after `context` (DeepSpeech's
+    /// `get_log_cond_prob`): KenLM's log10 score divided by log10(e).
+    pub fn ln_cond_prob(&self, context: &[WordId], word: WordId) -> f32 {
+        self.lm.log10_prob(context, word) / LOG10_E
+    }
+}
