@@ -2,6 +2,7 @@
 //! uses them: `alpha × ln P(word | history) + beta` at each completed word, with an optional
 //! vocabulary trie that restricts partial words.
 
+pub mod binary;
 pub mod trie;
 
 use std::sync::Arc;
