@@ -19,6 +19,7 @@ pub mod audio;
 pub mod ctc;
 pub mod decoder;
 pub mod device;
+pub mod engine;
 pub mod error;
 pub mod features;
 pub mod lm;

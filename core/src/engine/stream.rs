@@ -1,0 +1,269 @@
+//! A streaming recognition session. Audio of any rate and channel count goes in, in chunks of
+//! any size; the acoustic model runs incrementally (MFCC context carried across chunk borders,
+//! LSTM state carried across model chunks), so that the result equals a whole-file run exactly.
+//!
+//! Timeline: MFCC frame `f` covers 16 kHz samples `[320 f, 320 f + 512)`; as in TensorFlow's
+//! spectrogram, only whole windows make frames. The model's input at frame `t` is frames
+//! `t − 9 … t + 9` (zeros outside the signal), so frame `t` can run once frame `t + 9` exists, or
+//! at [`Stream::finish`].
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use candle::{D, Tensor};
+
+use crate::audio::{MODEL_SAMPLE_RATE, StreamResampler, downmix_into};
+use crate::decoder::greedy_decode;
+use crate::engine::Model;
+use crate::engine::transcript::{Transcript, words_from_tokens};
+use crate::error::{AudioError, Result};
+use crate::features::MfccExtractor;
+use crate::model::lstm::LstmState;
+
+/// Model frames run together in one forward pass (larger is faster, smaller lowers latency).
+pub const DEFAULT_CHUNK_FRAMES: usize = 16;
+
+/// One recognition session over a shared [`Model`].
+pub struct Stream {
+    model: Arc<Model>,
+    input_rate: Option<u32>,
+    resampler: Option<StreamResampler>,
+    mono: Vec<f32>,
+    /// 16 kHz samples not yet fully consumed; `samples[0]` is sample `sample_base`.
+    samples: Vec<f32>,
+    sample_base: usize,
+    extractor: MfccExtractor,
+    /// Recent MFCC frames; `mfcc[0]` is frame `mfcc_base`.
+    mfcc: VecDeque<Vec<f32>>,
+    mfcc_base: usize,
+    mfcc_count: usize,
+    /// Model frames already run.
+    model_frames: usize,
+    pending: Vec<f32>,
+    state: Option<LstmState>,
+    /// Log-probabilities of every frame run so far, `[frames × classes]`.
+    log_probs: Vec<f32>,
+    chunk_frames: usize,
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stream")
+            .field("input_rate", &self.input_rate)
+            .field("frames", &self.model_frames)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Stream {
+    pub(crate) fn new(model: Arc<Model>) -> Self {
+        let features = model.config().features.clone();
+        Self {
+            extractor: MfccExtractor::new(features),
+            model,
+            input_rate: None,
+            resampler: None,
+            mono: Vec::new(),
+            samples: Vec::new(),
+            sample_base: 0,
+            mfcc: VecDeque::new(),
+            mfcc_base: 0,
+            mfcc_count: 0,
+            model_frames: 0,
+            pending: Vec::new(),
+            state: None,
+            log_probs: Vec::new(),
+            chunk_frames: DEFAULT_CHUNK_FRAMES,
+        }
+    }
+
+    /// Sets how many model frames run per forward pass (at least 1).
+    pub fn set_chunk_frames(&mut self, frames: usize) {
+        self.chunk_frames = frames.max(1);
+    }
+
+    /// Seconds of 16 kHz audio consumed so far.
+    pub fn audio_secs(&self) -> f64 {
+        (self.sample_base + self.samples.len()) as f64 / f64::from(MODEL_SAMPLE_RATE)
+    }
+
+    /// Feeds interleaved float samples in [-1, 1]. The rate and channel count may be anything
+    /// but must stay the same for the whole stream.
+    pub fn feed_audio(&mut self, samples: &[f32], sample_rate: u32, channels: usize) -> Result<()> {
+        self.feed_with(sample_rate, |mono| downmix_into(samples, channels, mono))
+    }
+
+    /// Feeds interleaved 16-bit samples.
+    pub fn feed_audio_i16(
+        &mut self,
+        samples: &[i16],
+        sample_rate: u32,
+        channels: usize,
+    ) -> Result<()> {
+        self.feed_with(sample_rate, |mono| downmix_into(samples, channels, mono))
+    }
+
+    fn feed_with(
+        &mut self,
+        sample_rate: u32,
+        downmix: impl FnOnce(&mut Vec<f32>) -> std::result::Result<(), AudioError>,
+    ) -> Result<()> {
+        self.set_rate(sample_rate)?;
+        let mut mono = std::mem::take(&mut self.mono);
+        mono.clear();
+        downmix(&mut mono)?;
+        match self.resampler.as_mut() {
+            Some(r) => r.push(&mono, &mut self.samples)?,
+            None => self.samples.extend_from_slice(&mono),
+        }
+        self.mono = mono;
+        self.advance(false)
+    }
+
+    fn set_rate(&mut self, rate: u32) -> Result<()> {
+        match self.input_rate {
+            Some(r) if r == rate => Ok(()),
+            Some(r) => Err(AudioError::InvalidPcm(format!(
+                "the sample rate changed from {r} Hz to {rate} Hz within one stream"
+            ))
+            .into()),
+            None => {
+                if rate == 0 {
+                    return Err(AudioError::InvalidPcm("sample rate is 0".into()).into());
+                }
+                self.input_rate = Some(rate);
+                if rate != MODEL_SAMPLE_RATE {
+                    self.resampler = Some(StreamResampler::new(rate, MODEL_SAMPLE_RATE)?);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Computes every MFCC frame the buffered audio allows, then runs the model over every
+    /// frame whose right context is complete (all frames when `last`).
+    fn advance(&mut self, last: bool) -> Result<()> {
+        let (window, step, context, coeffs) = {
+            let c = &self.model.config().features;
+            (c.window, c.step, c.n_context, c.coefficients)
+        };
+        // 1. MFCC frames from whole windows.
+        loop {
+            let start = self.mfcc_count * step;
+            let offset = start - self.sample_base;
+            if offset + window > self.samples.len() {
+                break;
+            }
+            let mut frame = vec![0f32; coeffs];
+            self.extractor
+                .frame(&self.samples[offset..offset + window], &mut frame);
+            self.mfcc.push_back(frame);
+            self.mfcc_count += 1;
+        }
+        // Drop samples no later frame needs.
+        let keep_from = self.mfcc_count * step;
+        if keep_from > self.sample_base {
+            let drop = (keep_from - self.sample_base).min(self.samples.len());
+            self.samples.drain(..drop);
+            self.sample_base += drop;
+        }
+        // 2. Model inputs whose context is complete.
+        let ready_until = if last {
+            self.mfcc_count
+        } else {
+            self.mfcc_count.saturating_sub(context)
+        };
+        let width = (2 * context + 1) * coeffs;
+        let first_pending = self.model_frames + self.pending.len() / width;
+        for t in first_pending..ready_until {
+            for k in 0..2 * context + 1 {
+                let source = t as isize + k as isize - context as isize;
+                if source >= 0 && (source as usize) < self.mfcc_count {
+                    self.pending
+                        .extend_from_slice(&self.mfcc[source as usize - self.mfcc_base]);
+                } else {
+                    self.pending.extend(std::iter::repeat_n(0.0, coeffs));
+                }
+            }
+        }
+        // Drop MFCC frames no later input needs (frame t needs t − context).
+        let needed_from = (self.model_frames + self.pending.len() / width).saturating_sub(context);
+        while self.mfcc_base < needed_from && !self.mfcc.is_empty() {
+            self.mfcc.pop_front();
+            self.mfcc_base += 1;
+        }
+        // 3. Run the model in chunks.
+        while self.pending.len() / width >= self.chunk_frames || (last && !self.pending.is_empty())
+        {
+            let n = (self.pending.len() / width).min(self.chunk_frames);
+            self.run_model(n, width)?;
+        }
+        Ok(())
+    }
+
+    fn run_model(&mut self, frames: usize, width: usize) -> Result<()> {
+        let inputs: Vec<f32> = self.pending.drain(..frames * width).collect();
+        let x = Tensor::from_vec(inputs, (frames, 1, width), self.model.device())?;
+        let (logits, state) = self
+            .model
+            .network()
+            .forward_chunk(&x, self.state.as_ref())?;
+        let lp = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
+        self.log_probs.extend(lp.flatten_all()?.to_vec1::<f32>()?);
+        self.state = Some(state);
+        self.model_frames += frames;
+        Ok(())
+    }
+
+    /// Decodes what has been heard so far without changing the stream (the acoustic model does
+    /// not re-run over audio already seen).
+    pub fn intermediate_decode(&self) -> Result<Transcript> {
+        self.decode()
+    }
+
+    /// Flushes the audio, runs the model over the last frames and returns the final transcript.
+    pub fn finish(self) -> Result<Transcript> {
+        Ok(self.finish_with_log_probs()?.0)
+    }
+
+    /// As [`finish`](Self::finish), also returning every frame's log-probabilities
+    /// (`[frames × classes]`), for tools that rescore or inspect them.
+    pub fn finish_with_log_probs(mut self) -> Result<(Transcript, Vec<f32>)> {
+        if let Some(r) = self.resampler.as_mut() {
+            r.finish(&mut self.samples)?;
+        }
+        self.advance(true)?;
+        let transcript = self.decode()?;
+        Ok((transcript, self.log_probs))
+    }
+
+    /// Audio samples, MFCC frames and model inputs held in buffers right now (diagnostics:
+    /// these stay bounded however long the stream runs).
+    pub fn buffered(&self) -> (usize, usize, usize) {
+        (self.samples.len(), self.mfcc.len(), self.pending.len())
+    }
+
+    /// Per-frame log-probabilities computed so far, `[frames × classes]`.
+    pub fn log_probs(&self) -> &[f32] {
+        &self.log_probs
+    }
+
+    fn decode(&self) -> Result<Transcript> {
+        let config = self.model.config();
+        let alphabet = config.alphabet();
+        let classes = config.n_classes();
+        let tokens = greedy_decode(&self.log_probs, classes, alphabet.blank());
+        let scores: Vec<f32> = tokens
+            .iter()
+            .map(|t| self.log_probs[t.frame * classes + t.label])
+            .collect();
+        let labels: Vec<usize> = tokens.iter().map(|t| t.label).collect();
+        let text = alphabet.decode(&labels)?;
+        let words = words_from_tokens(&tokens, &scores, &alphabet, config.features.frame_secs());
+        Ok(Transcript {
+            text: text.trim().to_owned(),
+            confidence: scores.iter().map(|&s| f64::from(s)).sum(),
+            words,
+        })
+    }
+}
