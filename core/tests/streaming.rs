@@ -195,7 +195,11 @@ fn buffers_stay_bounded_over_a_long_stream() {
         "buffers grew: {worst:?}"
     );
     let (_, log_probs) = stream.finish_with_log_probs().unwrap();
-    assert_eq!(log_probs.len() / 29, (120 * 16_000 - 512) / 320 + 1, "one frame per 20 ms");
+    assert_eq!(
+        log_probs.len() / 29,
+        (120 * 16_000 - 512) / 320 + 1,
+        "one frame per 20 ms"
+    );
 }
 
 #[test]

@@ -1,0 +1,164 @@
+//! `deepspeech`: transcribe WAV files, as DeepSpeech's native client does.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use deepspeech_core::audio::read_wav;
+use deepspeech_core::engine::{Model, Transcript};
+
+/// Speech-to-text on WAV files of any PCM/float encoding, sample rate and channel count.
+/// The transcript goes to stdout; errors go to stderr with a non-zero exit status.
+#[derive(Parser, Debug)]
+#[command(version, about, rename_all = "snake_case")]
+struct Args {
+    /// Exported acoustic model (.safetensors from ds-train --export_dir).
+    #[arg(long)]
+    model: PathBuf,
+    /// WAV files, or folders whose .wav files are transcribed in name order.
+    #[arg(long, required = true, num_args = 1..)]
+    audio: Vec<PathBuf>,
+    /// Print JSON: {"file", "transcripts": [{"confidence", "text", "words": [{"word",
+    /// "start_time", "duration", "confidence"}]}]}, one object per line and file.
+    #[arg(long)]
+    json: bool,
+    /// Print each word with its start and end time (seconds) after the transcript.
+    #[arg(long)]
+    extended: bool,
+    /// Feed the audio in chunks of this many milliseconds, printing the intermediate
+    /// transcript whenever it changes; the last line is the final transcript.
+    #[arg(long, value_name = "MS")]
+    stream: Option<u32>,
+    /// Print model-loading and inference timings to stderr.
+    #[arg(short = 't')]
+    timings: bool,
+    /// Compute device: cpu (CUDA inference is not implemented yet).
+    #[arg(long, default_value = "cpu")]
+    device: String,
+}
+
+fn main() {
+    if let Err(e) = run(Args::parse()) {
+        eprintln!("deepspeech: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn wav_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(input)
+                .with_context(|| format!("cannot read folder {}", input.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("wav")))
+                .collect();
+            if found.is_empty() {
+                bail!("no .wav file in {}", input.display());
+            }
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(input.clone());
+        }
+    }
+    Ok(files)
+}
+
+fn run(args: Args) -> Result<()> {
+    if args.device != "cpu" {
+        bail!(
+            "device {:?}: inference runs on the CPU only for now",
+            args.device
+        );
+    }
+    let files = wav_files(&args.audio)?;
+    let started = Instant::now();
+    let model = Arc::new(Model::load(&args.model).context("cannot load the model")?);
+    if args.timings {
+        eprintln!("Loaded model in {:.3}s.", started.elapsed().as_secs_f64());
+    }
+    let many = files.len() > 1;
+    for file in &files {
+        let (audio, info) = read_wav(file)?;
+        let started = Instant::now();
+        let transcript = match args.stream {
+            Some(ms) => stream(&model, &audio.samples, info.sample_rate, ms, args.json)?,
+            None => model.transcribe(&audio.samples, info.sample_rate, 1)?,
+        };
+        if args.timings {
+            eprintln!(
+                "Inference took {:.3}s for {:.3}s audio file.",
+                started.elapsed().as_secs_f64(),
+                audio.duration_secs()
+            );
+        }
+        print(file, &transcript, &args, many);
+    }
+    Ok(())
+}
+
+fn stream(
+    model: &Arc<Model>,
+    samples: &[f32],
+    rate: u32,
+    ms: u32,
+    json: bool,
+) -> Result<Transcript> {
+    let chunk = ((rate as usize * ms as usize) / 1000).max(1);
+    let mut stream = model.create_stream();
+    let mut last = String::new();
+    for piece in samples.chunks(chunk) {
+        stream.feed_audio(piece, rate, 1)?;
+        let partial = stream.intermediate_decode()?;
+        if partial.text != last && !json {
+            println!("{}", partial.text);
+            last = partial.text;
+        }
+    }
+    Ok(stream.finish()?)
+}
+
+fn print(file: &Path, t: &Transcript, args: &Args, many: bool) {
+    if args.json {
+        let words: Vec<serde_json::Value> = t
+            .words
+            .iter()
+            .map(|w| {
+                serde_json::json!({
+                    "word": w.word,
+                    "start_time": round3(w.start),
+                    "duration": round3(w.duration),
+                    "confidence": round3(w.confidence),
+                })
+            })
+            .collect();
+        let out = serde_json::json!({
+            "file": file.display().to_string(),
+            "transcripts": [{ "confidence": round3(t.confidence), "text": t.text, "words": words }],
+        });
+        println!("{out}");
+        return;
+    }
+    if many {
+        println!("{}: {}", file.display(), t.text);
+    } else {
+        println!("{}", t.text);
+    }
+    if args.extended {
+        for w in &t.words {
+            println!(
+                "  {:>8.3} {:>8.3}  {}",
+                w.start,
+                w.start + w.duration,
+                w.word
+            );
+        }
+    }
+}
+
+fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}

@@ -1,0 +1,204 @@
+//! The `deepspeech` command end to end on real recordings, with a model trained in the test.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use deepspeech_core::Alphabet;
+use deepspeech_core::train::{TrainOptions, run};
+
+const SENTENCE: &str = "she had your dark suit in greasy wash water all year";
+
+fn shared(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data")
+        .join(rel)
+}
+
+fn work_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("ds-cli-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    })
+}
+
+/// The seed's smoke-test model, trained once per test binary.
+fn model() -> &'static Path {
+    static MODEL: OnceLock<PathBuf> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        let mut o = TrainOptions::new(Alphabet::english());
+        o.train_files = vec![shared("ldc93s1/ldc93s1.csv")];
+        o.n_hidden = 100;
+        o.epochs = 250;
+        o.dropout_rate = 0.0;
+        o.es_epochs = 0;
+        o.export_dir = Some(work_dir().join("model"));
+        o.progress = false;
+        run(&o).unwrap().exported.unwrap()
+    })
+}
+
+fn deepspeech(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_deepspeech"))
+        .args(args)
+        .output()
+        .expect("deepspeech runs")
+}
+
+fn stdout(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+#[test]
+fn transcribes_every_format_of_the_recording() {
+    let model = model().to_str().unwrap();
+    for file in [
+        "LDC93S1.wav",
+        "LDC93S1_pcms16le_2_44100.wav",
+        "LDC93S1_pcms16le_1_8000.wav",
+    ] {
+        let wav = shared(&format!("ldc93s1/{file}"));
+        let out = stdout(&deepspeech(&[
+            "--model",
+            model,
+            "--audio",
+            wav.to_str().unwrap(),
+        ]));
+        if file == "LDC93S1.wav" || file.contains("44100") {
+            assert_eq!(out.trim(), SENTENCE, "{file}");
+        } else {
+            assert!(!out.trim().is_empty(), "{file}");
+        }
+    }
+}
+
+#[test]
+fn json_word_timings_lie_inside_the_audio_and_are_in_order() {
+    let wav = shared("ldc93s1/LDC93S1.wav");
+    let out = stdout(&deepspeech(&[
+        "--model",
+        model().to_str().unwrap(),
+        "--audio",
+        wav.to_str().unwrap(),
+        "--json",
+    ]));
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let t = &v["transcripts"][0];
+    assert_eq!(t["text"], SENTENCE);
+    let words = t["words"].as_array().unwrap();
+    assert_eq!(words.len(), 11);
+    let mut previous_end = 0.0;
+    for w in words {
+        let (start, duration) = (
+            w["start_time"].as_f64().unwrap(),
+            w["duration"].as_f64().unwrap(),
+        );
+        assert!(start >= previous_end - 1e-9 && duration > 0.0, "{w}");
+        assert!(start + duration <= 2.925 + 1e-9, "{w} ends after the audio");
+        previous_end = start + duration;
+    }
+    let joined: Vec<&str> = words.iter().map(|w| w["word"].as_str().unwrap()).collect();
+    assert_eq!(joined.join(" "), SENTENCE);
+}
+
+#[test]
+fn streaming_prints_growing_partials_and_ends_with_the_final_transcript() {
+    let wav = shared("ldc93s1/LDC93S1_pcms16le_2_44100.wav");
+    let out = stdout(&deepspeech(&[
+        "--model",
+        model().to_str().unwrap(),
+        "--audio",
+        wav.to_str().unwrap(),
+        "--stream",
+        "200",
+    ]));
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines.len() >= 3, "{out}");
+    assert_eq!(*lines.last().unwrap(), SENTENCE);
+}
+
+#[test]
+fn folders_and_several_files_print_one_line_each() {
+    let dir = work_dir().join("folder");
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in ["LDC93S1.wav", "LDC93S1_pcms16le_2_44100.wav"] {
+        std::fs::copy(shared(&format!("ldc93s1/{f}")), dir.join(f)).unwrap();
+    }
+    let out = stdout(&deepspeech(&[
+        "--model",
+        model().to_str().unwrap(),
+        "--audio",
+        dir.to_str().unwrap(),
+    ]));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines.iter().all(|l| l.ends_with(&format!(": {SENTENCE}"))),
+        "{out}"
+    );
+}
+
+#[test]
+fn corrupt_models_and_bad_audio_fail_with_a_reason() {
+    let wav = shared("ldc93s1/LDC93S1.wav");
+    let bytes = std::fs::read(model()).unwrap();
+    let cases: [(&str, Vec<u8>, &str); 3] = [
+        (
+            "truncated.safetensors",
+            bytes[..bytes.len() / 2].to_vec(),
+            "not a valid deepspeech-rs model",
+        ),
+        (
+            "empty.safetensors",
+            Vec::new(),
+            "not a valid deepspeech-rs model",
+        ),
+        (
+            "text.safetensors",
+            b"hello".to_vec(),
+            "not a valid deepspeech-rs model",
+        ),
+    ];
+    for (name, content, reason) in cases {
+        let path = work_dir().join(name);
+        std::fs::write(&path, content).unwrap();
+        let o = deepspeech(&[
+            "--model",
+            path.to_str().unwrap(),
+            "--audio",
+            wav.to_str().unwrap(),
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && o.stdout.is_empty(), "{name}");
+        assert!(err.contains(name) && err.contains(reason), "{name}: {err}");
+    }
+    let missing = deepspeech(&[
+        "--model",
+        "/nonexistent/model.safetensors",
+        "--audio",
+        wav.to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("No such file"));
+
+    let bad = work_dir().join("bad.wav");
+    std::fs::write(&bad, b"definitely not a wav file").unwrap();
+    let o = deepspeech(&[
+        "--model",
+        model().to_str().unwrap(),
+        "--audio",
+        bad.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("bad.wav") && err.contains("not a WAV file"),
+        "{err}"
+    );
+}
