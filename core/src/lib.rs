@@ -26,6 +26,7 @@ pub mod lm;
 pub mod metrics;
 pub mod model;
 pub mod train;
+pub mod vad;
 
 pub use alphabet::Alphabet;
 pub use error::{

@@ -2,18 +2,32 @@
 //!
 //! SECTION:element-deepspeech
 //!
-//! Transcribes speech in raw audio to text.
+//! Transcribes speech in raw audio of any rate and channel count (the element mixes down and
+//! resamples itself). Utterances are cut at silence (`silence-threshold`, `silence-length`) or
+//! at `max-utterance-length`. Each finished utterance becomes one `text/x-raw, format=utf8`
+//! buffer whose PTS is the start of its first word and whose duration runs to the end of its
+//! last word, in the input's timeline; silence becomes GAP events, so subtitle elements
+//! (`textoverlay`, `srtenc`, `webvttenc`) and muxers never stall.
 //!
-//! ## Example launch line
+//! Each result is also posted as an element message named `deepspeech` with the fields
+//! `text` (string), `final` (boolean: partial results while speaking every `partial-interval`
+//! ms, then one final result per utterance), `timestamp`, `stream-time`, `running-time`,
+//! `duration` (clock times), `confidence` (double) and `words` (a list of structures named
+//! `word` with `word` (string), `start`, `duration` (clock times) and `confidence` (double)).
+//!
+//! ## Example launch lines
 //! ```sh
-//! gst-launch-1.0 -m filesrc location=speech.wav ! wavparse ! audioconvert ! deepspeech ! fakesink
+//! gst-launch-1.0 -m filesrc location=speech.wav ! wavparse ! audioconvert ! deepspeech model=model.safetensors ! fakesink
+//! gst-launch-1.0 filesrc location=speech.wav ! wavparse ! audioconvert ! deepspeech model=model.safetensors ! srtenc ! filesink location=speech.srt
 //! ```
-//!
-//! Not yet functional: going to READY fails with a "not implemented yet" error until the
-//! acoustic model and streaming engine land.
 
-use std::sync::LazyLock;
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
+use deepspeech_core::audio::{RawFormat, downmix_bytes_into};
+use deepspeech_core::engine::{Model, Stream, Transcript};
+use deepspeech_core::vad::{Vad, VadConfig, VadEvent};
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
@@ -26,24 +40,683 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     )
 });
 
+const DEFAULT_SILENCE_THRESHOLD: f64 = -50.0;
+const DEFAULT_SILENCE_LENGTH: u32 = 800;
+const DEFAULT_MAX_UTTERANCE: u32 = 10_000;
+const DEFAULT_PARTIAL_INTERVAL: u32 = 1000;
+/// Processing time allowed on top of the segmentation delay when the latency is automatic.
+const PROCESSING_MARGIN_MS: u32 = 300;
+
+/// Properties, copied out of the lock before use.
+#[derive(Debug, Clone)]
+struct Settings {
+    model: Option<String>,
+    silence_threshold: f64,
+    silence_length: u32,
+    max_utterance_length: u32,
+    partial_interval: u32,
+    latency: u32,
+    device: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            model: None,
+            silence_threshold: DEFAULT_SILENCE_THRESHOLD,
+            silence_length: DEFAULT_SILENCE_LENGTH,
+            max_utterance_length: DEFAULT_MAX_UTTERANCE,
+            partial_interval: DEFAULT_PARTIAL_INTERVAL,
+            latency: 0,
+            device: "cpu".into(),
+        }
+    }
+}
+
+impl Settings {
+    /// The latency this element adds: the `latency` property, or (0 = automatic) the longest
+    /// utterance plus the silence that ends it plus processing time.
+    fn latency_ms(&self) -> u32 {
+        if self.latency > 0 {
+            self.latency
+        } else {
+            self.max_utterance_length + self.silence_length + PROCESSING_MARGIN_MS
+        }
+    }
+
+    /// Segmentation, with utterances capped so results arrive within an explicit latency.
+    fn vad_config(&self) -> VadConfig {
+        let mut max = self.max_utterance_length;
+        if self.latency > 0 {
+            let budget = self
+                .latency
+                .saturating_sub(self.silence_length + PROCESSING_MARGIN_MS);
+            max = max.min(budget.max(1000));
+        }
+        VadConfig {
+            threshold_db: self.silence_threshold,
+            silence_ms: self.silence_length,
+            max_utterance_ms: max,
+            preroll_ms: 200,
+        }
+    }
+}
+
+/// The utterance being recognised.
+struct Utterance {
+    stream: Stream,
+    /// First sample of the utterance (from the start of the run).
+    start: u64,
+    /// Samples fed to the stream so far, as an absolute position.
+    fed_until: u64,
+    /// Position at which the next partial result is due.
+    next_partial: u64,
+}
+
+/// Streaming state, reset on flush and at each new run of audio.
+struct State {
+    info: Option<gst_audio::AudioInfo>,
+    format: Option<RawFormat>,
+    segment: gst::FormattedSegment<gst::ClockTime>,
+    vad: Option<Vad>,
+    /// PTS of sample 0 of the current run.
+    base_pts: Option<gst::ClockTime>,
+    /// Where the next buffer should start if there is no discontinuity.
+    expected_pts: Option<gst::ClockTime>,
+    /// Recent mono samples, for the pre-roll of an utterance; the last one is `vad.position − 1`.
+    history: VecDeque<f32>,
+    utterance: Option<Utterance>,
+    /// Everything before this time is covered downstream by buffers or gaps.
+    covered: Option<gst::ClockTime>,
+    mono: Vec<f32>,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self {
+            info: None,
+            format: None,
+            segment: gst::FormattedSegment::new(),
+            vad: None,
+            base_pts: None,
+            expected_pts: None,
+            history: VecDeque::new(),
+            utterance: None,
+            covered: None,
+            mono: Vec::new(),
+        }
+    }
+}
+
+/// What a chain or event call produced, pushed after the state lock is released.
+enum Output {
+    Gap(gst::ClockTime, gst::ClockTime),
+    Text(gst::Buffer),
+    Message(gst::Structure),
+}
+
 /// The element's instance data.
 pub struct DeepSpeech {
     sinkpad: gst::Pad,
     srcpad: gst::Pad,
+    settings: Mutex<Settings>,
+    state: Mutex<State>,
+    /// The loaded model and the path it came from; kept across PAUSED→READY→PAUSED.
+    model: Mutex<Option<(String, Arc<Model>)>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn raw_format(format: gst_audio::AudioFormat) -> Option<RawFormat> {
+    use gst_audio::AudioFormat as F;
+    Some(match format {
+        F::U8 => RawFormat::U8,
+        F::S16le => RawFormat::S16LE,
+        F::S24le => RawFormat::S24LE,
+        F::S2432le => RawFormat::S24_32LE,
+        F::S32le => RawFormat::S32LE,
+        F::F32le => RawFormat::F32LE,
+        F::F64le => RawFormat::F64LE,
+        _ => return None,
+    })
+}
+
+fn secs(s: f64) -> gst::ClockTime {
+    gst::ClockTime::from_nseconds((s.max(0.0) * 1e9).round() as u64)
 }
 
 impl DeepSpeech {
+    fn samples_to_time(rate: u32, samples: u64) -> gst::ClockTime {
+        gst::ClockTime::from_nseconds(
+            samples
+                .mul_div_floor(gst::ClockTime::SECOND.nseconds(), u64::from(rate))
+                .unwrap_or(0),
+        )
+    }
+
+    /// Loads the model named by the settings (or reuses the loaded one).
+    fn load_model(&self) -> Result<(), gst::ErrorMessage> {
+        let settings = lock(&self.settings).clone();
+        if settings.device != "cpu" {
+            gst::warning!(
+                CAT,
+                imp = self,
+                "device {:?} is not available: using the CPU",
+                settings.device
+            );
+        }
+        let Some(path) = settings.model else {
+            return Err(gst::error_msg!(
+                gst::LibraryError::Settings,
+                [
+                    "deepspeech: no model: set the `model` property to an exported .safetensors model (the embedded default English model is not built yet)"
+                ]
+            ));
+        };
+        if let Some((loaded, _)) = lock(&self.model).as_ref()
+            && *loaded == path
+        {
+            return Ok(());
+        }
+        let started = std::time::Instant::now();
+        let model = Model::load(PathBuf::from(&path)).map_err(|e| {
+            gst::error_msg!(
+                gst::ResourceError::OpenRead,
+                ["deepspeech: cannot load model: {e}"]
+            )
+        })?;
+        gst::info!(
+            CAT,
+            imp = self,
+            "loaded model {path} ({} parameters) in {:?}",
+            model.config().parameter_count(),
+            started.elapsed()
+        );
+        *lock(&self.model) = Some((path, Arc::new(model)));
+        Ok(())
+    }
+
+    fn current_model(&self) -> Option<Arc<Model>> {
+        lock(&self.model).as_ref().map(|(_, m)| Arc::clone(m))
+    }
+
     fn sink_chain(
         &self,
         _pad: &gst::Pad,
-        _buffer: gst::Buffer,
+        buffer: gst::Buffer,
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
-        gst::element_imp_error!(
-            self,
-            gst::CoreError::NotImplemented,
-            ["transcription is not implemented yet"]
+        let model = self.current_model().ok_or_else(|| {
+            gst::element_imp_error!(self, gst::CoreError::Negotiation, ["no model loaded"]);
+            gst::FlowError::Error
+        })?;
+        let settings = lock(&self.settings).clone();
+        let mut outputs = Vec::new();
+        {
+            let mut state = lock(&self.state);
+            let (Some(info), Some(format)) = (state.info.clone(), state.format) else {
+                gst::element_imp_error!(self, gst::CoreError::Negotiation, ["buffer before caps"]);
+                return Err(gst::FlowError::NotNegotiated);
+            };
+            let map = buffer.map_readable().map_err(|_| gst::FlowError::Error)?;
+            let mut mono = std::mem::take(&mut state.mono);
+            mono.clear();
+            if let Err(e) =
+                downmix_bytes_into(map.as_slice(), format, info.channels() as usize, &mut mono)
+            {
+                gst::element_imp_error!(self, gst::StreamError::Format, ["{e}"]);
+                return Err(gst::FlowError::Error);
+            }
+            drop(map);
+            self.handle_discont(&mut state, &buffer, &info, &model, &settings, &mut outputs)?;
+            self.process(&mut state, &mono, &info, &model, &settings, &mut outputs)?;
+            let end = state.base_pts.map(|b| {
+                b + Self::samples_to_time(info.rate(), state.vad.as_ref().map_or(0, Vad::position))
+            });
+            state.expected_pts = end;
+            state.mono = mono;
+        }
+        self.push_outputs(outputs)
+    }
+
+    /// A DISCONT buffer, a PTS jump, or the first buffer of a run: finish what was heard and
+    /// restart the timeline at this buffer.
+    fn handle_discont(
+        &self,
+        state: &mut State,
+        buffer: &gst::Buffer,
+        info: &gst_audio::AudioInfo,
+        model: &Arc<Model>,
+        settings: &Settings,
+        outputs: &mut Vec<Output>,
+    ) -> Result<(), gst::FlowError> {
+        let pts = buffer.pts();
+        let jumped = match (pts, state.expected_pts) {
+            (Some(p), Some(e)) => {
+                p.nseconds().abs_diff(e.nseconds()) > gst::ClockTime::from_mseconds(20).nseconds()
+            }
+            _ => false,
+        };
+        if state.base_pts.is_some()
+            && (jumped || buffer.flags().contains(gst::BufferFlags::DISCONT))
+        {
+            gst::debug!(
+                CAT,
+                imp = self,
+                "discontinuity at {pts:?} (expected {:?}): draining",
+                state.expected_pts
+            );
+            self.drain(state, model, outputs)?;
+            state.base_pts = None;
+        }
+        if state.base_pts.is_none() {
+            state.base_pts = Some(
+                pts.unwrap_or(
+                    state
+                        .expected_pts
+                        .unwrap_or(state.segment.start().unwrap_or(gst::ClockTime::ZERO)),
+                ),
+            );
+            state.vad = Some(Vad::new(info.rate(), settings.vad_config()));
+            state.history.clear();
+            if state.covered.is_none() {
+                state.covered = state.base_pts;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs segmentation over new mono samples, feeding utterances to streams and finishing them.
+    fn process(
+        &self,
+        state: &mut State,
+        mono: &[f32],
+        info: &gst_audio::AudioInfo,
+        model: &Arc<Model>,
+        settings: &Settings,
+        outputs: &mut Vec<Output>,
+    ) -> Result<(), gst::FlowError> {
+        let rate = info.rate();
+        let vad = state.vad.as_mut().expect("set by handle_discont");
+        let chunk_start = vad.position();
+        let history_len = (vad.preroll_samples() + u64::from(rate) / 50) as usize;
+        let mut events = Vec::new();
+        vad.push(mono, &mut events);
+        let chunk_end = chunk_start + mono.len() as u64;
+        let sample = |state: &State, pos: u64| -> f32 {
+            if pos >= chunk_start {
+                mono[(pos - chunk_start) as usize]
+            } else {
+                let back = (chunk_start - pos) as usize;
+                state
+                    .history
+                    .get(state.history.len() - back)
+                    .copied()
+                    .unwrap_or(0.0)
+            }
+        };
+        for event in events {
+            match event {
+                VadEvent::Start(start) => {
+                    let start = start.max(chunk_start.saturating_sub(state.history.len() as u64));
+                    gst::debug!(CAT, imp = self, "utterance starts at sample {start}");
+                    let mut stream = model.create_stream();
+                    let preroll: Vec<f32> =
+                        (start..chunk_start).map(|p| sample(state, p)).collect();
+                    stream
+                        .feed_audio(&preroll, rate, 1)
+                        .map_err(|e| self.flow_error(e))?;
+                    state.utterance = Some(Utterance {
+                        stream,
+                        start,
+                        fed_until: start.max(chunk_start),
+                        next_partial: start
+                            + u64::from(rate) * u64::from(settings.partial_interval) / 1000,
+                    });
+                }
+                VadEvent::End(end) => {
+                    if let Some(mut u) = state.utterance.take() {
+                        let piece = &mono
+                            [(u.fed_until - chunk_start) as usize..(end - chunk_start) as usize];
+                        u.stream
+                            .feed_audio(piece, rate, 1)
+                            .map_err(|e| self.flow_error(e))?;
+                        self.finish_utterance(state, u, end, rate, outputs)?;
+                    }
+                }
+            }
+        }
+        if let Some(u) = state.utterance.as_mut() {
+            let piece = &mono[(u.fed_until - chunk_start) as usize..];
+            u.stream
+                .feed_audio(piece, rate, 1)
+                .map_err(|e| self.flow_error(e))?;
+            u.fed_until = chunk_end;
+            if settings.partial_interval > 0 && chunk_end >= u.next_partial {
+                u.next_partial =
+                    chunk_end + u64::from(rate) * u64::from(settings.partial_interval) / 1000;
+                let partial = u
+                    .stream
+                    .intermediate_decode()
+                    .map_err(|e| self.flow_error(e))?;
+                let start = u.start;
+                if !partial.text.is_empty() {
+                    let s = self.result_structure(state, &partial, start, chunk_end, rate, false);
+                    outputs.push(Output::Message(s));
+                }
+            }
+        } else {
+            // Silence: everything up to where a future utterance could start is covered.
+            let safe = chunk_end.saturating_sub(history_len as u64);
+            if let Some(base) = state.base_pts {
+                let until = base + Self::samples_to_time(rate, safe);
+                self.gap_until(state, until, outputs);
+            }
+        }
+        state.history.extend(mono.iter().copied());
+        let excess = state.history.len().saturating_sub(history_len);
+        state.history.drain(..excess);
+        Ok(())
+    }
+
+    fn gap_until(&self, state: &mut State, until: gst::ClockTime, outputs: &mut Vec<Output>) {
+        if let Some(covered) = state.covered
+            && until > covered
+        {
+            outputs.push(Output::Gap(covered, until - covered));
+            state.covered = Some(until);
+        }
+    }
+
+    fn flow_error(&self, e: deepspeech_core::Error) -> gst::FlowError {
+        gst::element_imp_error!(self, gst::StreamError::Decode, ["deepspeech: {e}"]);
+        gst::FlowError::Error
+    }
+
+    /// Finishes an utterance: a text buffer (or a gap when nothing was said) and a final message.
+    fn finish_utterance(
+        &self,
+        state: &mut State,
+        u: Utterance,
+        end: u64,
+        rate: u32,
+        outputs: &mut Vec<Output>,
+    ) -> Result<(), gst::FlowError> {
+        let start = u.start;
+        let transcript = u.stream.finish().map_err(|e| self.flow_error(e))?;
+        let Some(base) = state.base_pts else {
+            return Ok(());
+        };
+        let utterance_pts = base + Self::samples_to_time(rate, start);
+        let utterance_end = base + Self::samples_to_time(rate, end);
+        gst::debug!(
+            CAT,
+            imp = self,
+            "utterance {utterance_pts}..{utterance_end}: {:?}",
+            transcript.text
         );
-        Err(gst::FlowError::NotSupported)
+        match (transcript.words.first(), transcript.words.last()) {
+            (Some(first), Some(last)) if !transcript.text.is_empty() => {
+                let pts =
+                    (utterance_pts + secs(first.start)).max(state.covered.unwrap_or(utterance_pts));
+                let stop = (utterance_pts + secs(last.start + last.duration)).max(pts);
+                self.gap_until(state, pts, outputs);
+                let mut buffer = gst::Buffer::from_mut_slice(transcript.text.clone().into_bytes());
+                {
+                    let b = buffer.get_mut().expect("new buffer is writable");
+                    b.set_pts(pts);
+                    b.set_duration(stop - pts);
+                }
+                outputs.push(Output::Text(buffer));
+                state.covered = Some(stop.max(state.covered.unwrap_or(stop)));
+                let s = self.result_structure(state, &transcript, start, end, rate, true);
+                outputs.push(Output::Message(s));
+            }
+            _ => {
+                self.gap_until(state, utterance_end, outputs);
+            }
+        }
+        Ok(())
+    }
+
+    /// The `deepspeech` message structure for a partial or final result.
+    fn result_structure(
+        &self,
+        state: &State,
+        t: &Transcript,
+        start: u64,
+        end: u64,
+        rate: u32,
+        is_final: bool,
+    ) -> gst::Structure {
+        let base =
+            state.base_pts.unwrap_or(gst::ClockTime::ZERO) + Self::samples_to_time(rate, start);
+        let (timestamp, duration) = match (t.words.first(), t.words.last()) {
+            (Some(f), Some(l)) => (base + secs(f.start), secs(l.start + l.duration - f.start)),
+            _ => (base, Self::samples_to_time(rate, end - start)),
+        };
+        let words: Vec<gst::Structure> = t
+            .words
+            .iter()
+            .map(|w| {
+                gst::Structure::builder("word")
+                    .field("word", &w.word)
+                    .field("start", base + secs(w.start))
+                    .field("duration", secs(w.duration))
+                    .field("confidence", w.confidence)
+                    .build()
+            })
+            .collect();
+        let mut builder = gst::Structure::builder("deepspeech")
+            .field("text", &t.text)
+            .field("final", is_final)
+            .field("timestamp", timestamp)
+            .field("duration", duration)
+            .field("confidence", t.confidence)
+            .field("words", gst::List::new(words));
+        if let Some(st) = state.segment.to_stream_time(timestamp) {
+            builder = builder.field("stream-time", st);
+        }
+        if let Some(rt) = state.segment.to_running_time(timestamp) {
+            builder = builder.field("running-time", rt);
+        }
+        builder.build()
+    }
+
+    /// Finishes the utterance in progress (EOS, discontinuity, new segment).
+    fn drain(
+        &self,
+        state: &mut State,
+        _model: &Arc<Model>,
+        outputs: &mut Vec<Output>,
+    ) -> Result<(), gst::FlowError> {
+        let Some(rate) = state.info.as_ref().map(|i| i.rate()) else {
+            return Ok(());
+        };
+        let mut events = Vec::new();
+        if let Some(vad) = state.vad.as_mut() {
+            vad.finish(&mut events);
+        }
+        if let (Some(u), Some(VadEvent::End(end))) =
+            (state.utterance.take(), events.first().copied())
+        {
+            self.finish_utterance(state, u, end, rate, outputs)?;
+        }
+        if let (Some(base), Some(vad)) = (state.base_pts, state.vad.as_ref()) {
+            let until = base + Self::samples_to_time(rate, vad.position());
+            self.gap_until(state, until, outputs);
+        }
+        Ok(())
+    }
+
+    fn push_outputs(&self, outputs: Vec<Output>) -> Result<gst::FlowSuccess, gst::FlowError> {
+        for output in outputs {
+            match output {
+                Output::Gap(pts, duration) => {
+                    gst::log!(CAT, imp = self, "gap {pts} + {duration}");
+                    let _ = self
+                        .srcpad
+                        .push_event(gst::event::Gap::builder(pts).duration(duration).build());
+                }
+                Output::Text(buffer) => {
+                    gst::debug!(CAT, imp = self, "pushing text at {:?}", buffer.pts());
+                    self.srcpad.push(buffer)?;
+                }
+                Output::Message(s) => {
+                    let msg = gst::message::Element::builder(s).src(&*self.obj()).build();
+                    let _ = self.obj().post_message(msg);
+                }
+            }
+        }
+        Ok(gst::FlowSuccess::Ok)
+    }
+
+    fn sink_event(&self, pad: &gst::Pad, event: gst::Event) -> bool {
+        use gst::EventView;
+        gst::log!(CAT, obj = pad, "event {:?}", event.type_());
+        match event.view() {
+            EventView::Caps(c) => {
+                let info = match gst_audio::AudioInfo::from_caps(c.caps()) {
+                    Ok(info) => info,
+                    Err(e) => {
+                        gst::element_imp_error!(
+                            self,
+                            gst::CoreError::Negotiation,
+                            ["bad caps: {e}"]
+                        );
+                        return false;
+                    }
+                };
+                let Some(format) = raw_format(info.format()) else {
+                    gst::element_imp_error!(
+                        self,
+                        gst::CoreError::Negotiation,
+                        ["unsupported format {:?}", info.format()]
+                    );
+                    return false;
+                };
+                {
+                    let mut state = lock(&self.state);
+                    let mut outputs = Vec::new();
+                    if let Some(model) = self.current_model() {
+                        let _ = self.drain(&mut state, &model, &mut outputs);
+                    }
+                    state.info = Some(info);
+                    state.format = Some(format);
+                    state.base_pts = None;
+                    drop(state);
+                    let _ = self.push_outputs(outputs);
+                }
+                let caps = gst::Caps::builder("text/x-raw")
+                    .field("format", "utf8")
+                    .build();
+                self.srcpad.push_event(
+                    gst::event::Caps::builder(&caps)
+                        .seqnum(event.seqnum())
+                        .build(),
+                )
+            }
+            EventView::Segment(s) => {
+                let segment = match s.segment().clone().downcast::<gst::ClockTime>() {
+                    Ok(segment) => segment,
+                    Err(_) => {
+                        gst::element_imp_error!(
+                            self,
+                            gst::StreamError::Format,
+                            ["only time segments are supported"]
+                        );
+                        return false;
+                    }
+                };
+                let mut outputs = Vec::new();
+                {
+                    let mut state = lock(&self.state);
+                    if let Some(model) = self.current_model() {
+                        let _ = self.drain(&mut state, &model, &mut outputs);
+                    }
+                    state.segment = segment;
+                    state.base_pts = None;
+                    state.expected_pts = None;
+                    state.covered = None;
+                }
+                let _ = self.push_outputs(outputs);
+                self.srcpad.push_event(event)
+            }
+            EventView::Eos(_) => {
+                let mut outputs = Vec::new();
+                {
+                    let mut state = lock(&self.state);
+                    if let Some(model) = self.current_model()
+                        && let Err(e) = self.drain(&mut state, &model, &mut outputs)
+                    {
+                        gst::warning!(CAT, imp = self, "drain at EOS failed: {e:?}");
+                    }
+                }
+                let _ = self.push_outputs(outputs);
+                self.srcpad.push_event(event)
+            }
+            EventView::FlushStop(_) => {
+                self.reset();
+                self.srcpad.push_event(event)
+            }
+            EventView::Gap(g) => {
+                // Upstream silence: finish any utterance and cover the gap downstream.
+                let (pts, duration) = g.get();
+                let mut outputs = Vec::new();
+                {
+                    let mut state = lock(&self.state);
+                    if let Some(model) = self.current_model() {
+                        let _ = self.drain(&mut state, &model, &mut outputs);
+                    }
+                    state.base_pts = None;
+                    if state.covered.is_none() {
+                        state.covered = Some(pts);
+                    }
+                    if let Some(d) = duration {
+                        self.gap_until(&mut state, pts + d, &mut outputs);
+                        state.expected_pts = Some(pts + d);
+                    }
+                }
+                let _ = self.push_outputs(outputs);
+                true
+            }
+            _ => gst::Pad::event_default(pad, Some(&*self.obj()), event),
+        }
+    }
+
+    fn src_query(&self, pad: &gst::Pad, query: &mut gst::QueryRef) -> bool {
+        if let gst::QueryViewMut::Latency(q) = query.view_mut() {
+            let mut upstream = gst::query::Latency::new();
+            if !self.sinkpad.peer_query(&mut upstream) {
+                return false;
+            }
+            let (live, min, max) = upstream.result();
+            let ours = gst::ClockTime::from_mseconds(u64::from(lock(&self.settings).latency_ms()));
+            gst::debug!(
+                CAT,
+                imp = self,
+                "latency: upstream live={live} min={min} max={max:?}, ours {ours}"
+            );
+            if live {
+                q.set(true, min + ours, max.map(|m| m + ours));
+            } else {
+                q.set(false, min, max);
+            }
+            return true;
+        }
+        gst::Pad::query_default(pad, Some(&*self.obj()), query)
+    }
+
+    fn reset(&self) {
+        let mut state = lock(&self.state);
+        let (info, format, segment) = (state.info.take(), state.format, state.segment.clone());
+        *state = State {
+            info,
+            format,
+            segment,
+            ..State::default()
+        };
     }
 }
 
@@ -63,14 +736,129 @@ impl ObjectSubclass for DeepSpeech {
                     |this| this.sink_chain(pad, buffer),
                 )
             })
+            .event_function(|pad, parent, event| {
+                DeepSpeech::catch_panic_pad_function(
+                    parent,
+                    || false,
+                    |this| this.sink_event(pad, event),
+                )
+            })
             .build();
         let templ = klass.pad_template("src").expect("src template");
-        let srcpad = gst::Pad::builder_from_template(&templ).build();
-        Self { sinkpad, srcpad }
+        let srcpad = gst::Pad::builder_from_template(&templ)
+            .query_function(|pad, parent, query| {
+                DeepSpeech::catch_panic_pad_function(
+                    parent,
+                    || false,
+                    |this| this.src_query(pad, query),
+                )
+            })
+            .build();
+        Self {
+            sinkpad,
+            srcpad,
+            settings: Mutex::new(Settings::default()),
+            state: Mutex::new(State::default()),
+            model: Mutex::new(None),
+        }
     }
 }
 
 impl ObjectImpl for DeepSpeech {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            vec![
+                glib::ParamSpecString::builder("model")
+                    .nick("Model")
+                    .blurb("Exported acoustic model (.safetensors from ds-train); takes effect on the next NULL→READY")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecDouble::builder("silence-threshold")
+                    .nick("Silence threshold")
+                    .blurb("Level (dBFS) of a 10 ms frame at or above which it counts as speech")
+                    .minimum(-120.0)
+                    .maximum(0.0)
+                    .default_value(DEFAULT_SILENCE_THRESHOLD)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("silence-length")
+                    .nick("Silence length")
+                    .blurb("Quiet time (ms) that ends an utterance")
+                    .minimum(10)
+                    .maximum(60_000)
+                    .default_value(DEFAULT_SILENCE_LENGTH)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("max-utterance-length")
+                    .nick("Maximum utterance length")
+                    .blurb("Longest utterance (ms); longer speech is cut into several results")
+                    .minimum(500)
+                    .maximum(600_000)
+                    .default_value(DEFAULT_MAX_UTTERANCE)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("partial-interval")
+                    .nick("Partial result interval")
+                    .blurb("Audio time (ms) between partial results posted while speaking (0 = off)")
+                    .maximum(600_000)
+                    .default_value(DEFAULT_PARTIAL_INTERVAL)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("latency")
+                    .nick("Latency")
+                    .blurb("Latency (ms) added in live pipelines; utterances are cut to fit it. 0 = max-utterance-length + silence-length + 300 ms")
+                    .maximum(600_000)
+                    .default_value(0)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("device")
+                    .nick("Device")
+                    .blurb("Compute device: cpu, or cuda:N in CUDA builds (falls back to the CPU with a warning)")
+                    .default_value(Some("cpu"))
+                    .mutable_ready()
+                    .build(),
+            ]
+        });
+        PROPERTIES.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let mut s = lock(&self.settings);
+        match pspec.name() {
+            "model" => s.model = value.get().expect("type checked upstream"),
+            "silence-threshold" => {
+                s.silence_threshold = value.get().expect("type checked upstream")
+            }
+            "silence-length" => s.silence_length = value.get().expect("type checked upstream"),
+            "max-utterance-length" => {
+                s.max_utterance_length = value.get().expect("type checked upstream")
+            }
+            "partial-interval" => s.partial_interval = value.get().expect("type checked upstream"),
+            "latency" => s.latency = value.get().expect("type checked upstream"),
+            "device" => {
+                s.device = value
+                    .get::<Option<String>>()
+                    .expect("type checked upstream")
+                    .unwrap_or_else(|| "cpu".into())
+            }
+            other => unreachable!("unknown property {other}"),
+        }
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        let s = lock(&self.settings);
+        match pspec.name() {
+            "model" => s.model.to_value(),
+            "silence-threshold" => s.silence_threshold.to_value(),
+            "silence-length" => s.silence_length.to_value(),
+            "max-utterance-length" => s.max_utterance_length.to_value(),
+            "partial-interval" => s.partial_interval.to_value(),
+            "latency" => s.latency.to_value(),
+            "device" => s.device.to_value(),
+            other => unreachable!("unknown property {other}"),
+        }
+    }
+
     fn constructed(&self) {
         self.parent_constructed();
         let obj = self.obj();
@@ -87,7 +875,7 @@ impl ElementImpl for DeepSpeech {
             gst::subclass::ElementMetadata::new(
                 "DeepSpeech speech-to-text",
                 "Audio/Text/Filter",
-                "Transcribes speech to text with a DeepSpeech-style acoustic model and CTC decoder",
+                "Transcribes speech to timed text with a DeepSpeech-style acoustic model and CTC decoder",
                 "deepspeech-rs developers",
             )
         });
@@ -96,8 +884,17 @@ impl ElementImpl for DeepSpeech {
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
         static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
+            use gst_audio::AudioFormat as F;
             let sink_caps = gst_audio::AudioCapsBuilder::new_interleaved()
-                .format_list([gst_audio::AudioFormat::S16le, gst_audio::AudioFormat::F32le])
+                .format_list([
+                    F::S16le,
+                    F::F32le,
+                    F::S32le,
+                    F::S24le,
+                    F::S2432le,
+                    F::F64le,
+                    F::U8,
+                ])
                 .build();
             let src_caps = gst::Caps::builder("text/x-raw")
                 .field("format", "utf8")
@@ -127,15 +924,20 @@ impl ElementImpl for DeepSpeech {
         transition: gst::StateChange,
     ) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
         gst::trace!(CAT, imp = self, "changing state: {transition:?}");
-        if transition == gst::StateChange::NullToReady {
-            gst::element_imp_error!(
-                self,
-                gst::CoreError::NotImplemented,
-                ("deepspeech: transcription is not implemented yet"),
-                ["the acoustic model and streaming engine are still being built"]
-            );
-            return Err(gst::StateChangeError);
+        match transition {
+            gst::StateChange::NullToReady => {
+                if let Err(e) = self.load_model() {
+                    self.post_error_message(e);
+                    return Err(gst::StateChangeError);
+                }
+            }
+            gst::StateChange::ReadyToPaused => self.reset(),
+            _ => {}
         }
-        self.parent_change_state(transition)
+        let success = self.parent_change_state(transition)?;
+        if transition == gst::StateChange::PausedToReady {
+            *lock(&self.state) = State::default();
+        }
+        Ok(success)
     }
 }

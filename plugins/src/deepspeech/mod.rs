@@ -1,8 +1,5 @@
-//! The `deepspeech` element: raw audio in, `text/x-raw` transcripts out.
-//!
-//! Status: pads, caps and registration are in place; transcription arrives with the acoustic
-//! model and streaming engine. Until then the element refuses to leave the NULL state with an
-//! error that says so, rather than silently passing nothing through.
+//! The `deepspeech` element: raw audio in, one `text/x-raw` buffer per utterance out (timed to
+//! the audio), and `deepspeech` element messages on the bus with partial and final results.
 
 use gst::glib;
 use gst::prelude::*;
