@@ -28,5 +28,5 @@ pub mod train;
 
 pub use alphabet::Alphabet;
 pub use error::{
-    AlphabetError, AudioError, CheckpointError, CtcError, DatasetError, Error, Result,
+    AlphabetError, AudioError, CheckpointError, CtcError, DatasetError, DecoderError, Error, Result,
 };
