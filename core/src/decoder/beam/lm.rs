@@ -8,8 +8,8 @@ use crate::lm::{Scorer, WordId};
 /// DeepSpeech's `OOV_SCORE`: ln-probability of an n-gram with an unknown word (not divided by
 /// log10(e)).
 const OOV_SCORE: f64 = -1000.0;
-/// DeepSpeech's `NUM_FLT_LOGE` (a `float` constant).
-const NUM_FLT_LOGE: f32 = 0.434_294_48;
+/// DeepSpeech's `NUM_FLT_LOGE` (the `float` 0.4342944819, which is `LOG10_E` as `f32`).
+const NUM_FLT_LOGE: f32 = std::f32::consts::LOG10_E;
 
 /// The scorer with what the search needs to query it.
 pub(super) struct LmTerms<'a> {

@@ -122,7 +122,7 @@ fn validate(
             symbols: alphabet.len(),
         });
     }
-    if log_probs.len() % classes != 0 {
+    if !log_probs.len().is_multiple_of(classes) {
         return Err(DecoderError::Ragged {
             len: log_probs.len(),
             classes,
