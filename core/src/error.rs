@@ -26,6 +26,9 @@ pub enum Error {
     /// The CTC loss got inputs it cannot use (see [`CtcError`]).
     #[error(transparent)]
     Ctc(#[from] CtcError),
+    /// The beam-search decoder got inputs or settings it cannot use (see [`DecoderError`]).
+    #[error(transparent)]
+    Decoder(#[from] DecoderError),
     /// A tensor operation failed in candle.
     #[error("tensor error: {0}")]
     Candle(#[from] candle::Error),
@@ -292,4 +295,46 @@ pub enum CtcError {
         /// The item's input length.
         available: usize,
     },
+}
+
+/// Why the CTC beam-search decoder refused its input.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DecoderError {
+    /// The matrix width does not match the alphabet (its symbols plus the blank).
+    #[error(
+        "the acoustic model has {classes} output classes but the alphabet has {symbols} symbols \
+         (expected {symbols} + 1 for the blank): use the alphabet the model was trained with"
+    )]
+    ClassesMismatch {
+        /// Classes per frame given.
+        classes: usize,
+        /// Symbols in the alphabet.
+        symbols: usize,
+    },
+    /// The slice is not a whole number of frames.
+    #[error("{len} values are not a whole number of frames of {classes} classes")]
+    Ragged {
+        /// Number of values given.
+        len: usize,
+        /// Classes per frame.
+        classes: usize,
+    },
+    /// A log-probability is NaN or +infinity (−infinity, probability 0, is allowed).
+    #[error(
+        "log-probability {value} at frame {frame}, class {class} (NaN and +inf are not allowed)"
+    )]
+    NotFinite {
+        /// The frame.
+        frame: usize,
+        /// The class.
+        class: usize,
+        /// The value found.
+        value: f32,
+    },
+    /// A setting is out of range.
+    #[error("invalid beam-search setting: {0}")]
+    Config(String),
+    /// A hot-word or its boost cannot be used.
+    #[error("invalid hot-word: {0}")]
+    HotWord(String),
 }

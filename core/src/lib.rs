@@ -30,5 +30,5 @@ pub mod vad;
 
 pub use alphabet::Alphabet;
 pub use error::{
-    AlphabetError, AudioError, CheckpointError, CtcError, DatasetError, Error, Result,
+    AlphabetError, AudioError, CheckpointError, CtcError, DatasetError, DecoderError, Error, Result,
 };

@@ -1,0 +1,243 @@
+//! The frame loop of DeepSpeech 0.9's `DecoderState::next` and `decode`.
+
+use std::cmp::Ordering;
+
+use super::BeamConfig;
+use super::lm::LmTerms;
+use super::prefix_trie::{LOG_ZERO, NONE, PrefixTrie, Vocabulary, log_sum_exp};
+
+/// DeepSpeech's `NUM_FLT_MIN`, added to every probability before its log.
+const FLT_MIN: f64 = f32::MIN_POSITIVE as f64;
+/// Expansion starts at the first frame whose blank probability is below this.
+const START_BLANK: f64 = 0.999;
+
+/// DeepSpeech's `log(p + NUM_FLT_MIN)` (in `double`, stored as `float`) for `p = e^lp`. Above
+/// −60 the `FLT_MIN` term is far below an `f32` ulp, so `lp` itself is the answer.
+fn class_log_prob(lp: f32) -> f32 {
+    if lp > -60.0 {
+        lp
+    } else {
+        (f64::from(lp).exp() + FLT_MIN).ln() as f32
+    }
+}
+
+/// DeepSpeech's `prefix_compare`: higher score first, then smaller last label.
+fn compare(trie: &PrefixTrie, a: u32, b: u32) -> Ordering {
+    compare_scores(
+        trie,
+        (a, trie.nodes[a as usize].score),
+        (b, trie.nodes[b as usize].score),
+    )
+}
+
+/// [`compare`] with explicit scores (DeepSpeech's `prefix_compare_external`).
+pub(super) fn compare_scores(trie: &PrefixTrie, a: (u32, f32), b: (u32, f32)) -> Ordering {
+    if a.1 == b.1 {
+        trie.nodes[a.0 as usize]
+            .label
+            .cmp(&trie.nodes[b.0 as usize].label)
+    } else if a.1 > b.1 {
+        Ordering::Less
+    } else {
+        Ordering::Greater
+    }
+}
+
+/// The decoder's state between frames.
+pub(super) struct Search<'a> {
+    pub trie: PrefixTrie,
+    /// The beam: prefixes in the trie that exist.
+    pub prefixes: Vec<u32>,
+    fresh: Vec<u32>,
+    classes: Vec<(usize, f32)>,
+    order: Vec<usize>,
+    config: &'a BeamConfig,
+    blank: usize,
+    lm: Option<LmTerms<'a>>,
+    vocabulary: Option<Vocabulary<'a>>,
+    frame: u32,
+    started: bool,
+}
+
+impl<'a> Search<'a> {
+    /// A search holding only the empty prefix.
+    pub fn new(
+        config: &'a BeamConfig,
+        blank: usize,
+        lm: Option<LmTerms<'a>>,
+        vocabulary: Option<Vocabulary<'a>>,
+    ) -> Self {
+        Self {
+            trie: PrefixTrie::new(blank),
+            prefixes: vec![PrefixTrie::ROOT],
+            fresh: Vec::new(),
+            classes: Vec::with_capacity(blank + 1),
+            order: Vec::with_capacity(blank + 1),
+            config,
+            blank,
+            lm,
+            vocabulary,
+            frame: 0,
+            started: false,
+        }
+    }
+
+    /// DeepSpeech's `get_pruned_log_probs`: the classes to try this frame and their log-probs.
+    /// With `cutoff_prob < 1` or `cutoff_top_n <` classes they are sorted by probability; only
+    /// `cutoff_prob < 1` truncates (by cumulative probability, at most `cutoff_top_n`).
+    fn prune_classes(&mut self, row: &[f32]) {
+        let n = row.len();
+        let (cutoff_prob, top_n) = (self.config.cutoff_prob, self.config.cutoff_top_n);
+        self.classes.clear();
+        self.order.clear();
+        self.order.extend(0..n);
+        if cutoff_prob < 1.0 || top_n < n {
+            self.order
+                .sort_by(|&a, &b| row[b].partial_cmp(&row[a]).unwrap_or(Ordering::Equal));
+            if cutoff_prob < 1.0 {
+                let mut cumulative = 0.0;
+                let mut len = 0;
+                for &i in &self.order {
+                    cumulative += f64::from(row[i]).exp();
+                    len += 1;
+                    if cumulative >= cutoff_prob || len >= top_n {
+                        break;
+                    }
+                }
+                self.order.truncate(len);
+            }
+        }
+        self.classes
+            .extend(self.order.iter().map(|&i| (i, class_log_prob(row[i]))));
+    }
+
+    /// With a scorer, DeepSpeech sorts the beam and skips extensions that cannot make it.
+    fn sort_and_cutoff(&mut self, blank_prob: f64) -> (f32, bool) {
+        let Some(lm) = &self.lm else {
+            return (LOG_ZERO, false);
+        };
+        let trie = &self.trie;
+        self.prefixes.sort_by(|&a, &b| compare(trie, a, b));
+        let n = self.prefixes.len().min(self.config.beam_width);
+        let last = trie.nodes[self.prefixes[n - 1] as usize].score;
+        let cutoff = f64::from(last) + blank_prob.ln() - f64::from(lm.scorer.beta).max(0.0);
+        (cutoff as f32, n == self.config.beam_width)
+    }
+
+    /// One frame of log-probabilities (DeepSpeech's `next` for one time step).
+    pub fn step(&mut self, row: &[f32]) {
+        let blank_prob = f64::from(row[self.blank]).exp();
+        if blank_prob < START_BLANK {
+            self.started = true;
+        }
+        if self.started {
+            self.expand(row, blank_prob);
+        }
+        self.frame += 1;
+    }
+
+    fn expand(&mut self, row: &[f32], blank_prob: f64) {
+        let (min_cutoff, full_beam) = self.sort_and_cutoff(blank_prob);
+        self.prune_classes(row);
+        let live = self.prefixes.len().min(self.config.beam_width);
+        for k in 0..self.classes.len() {
+            let (c, lp) = self.classes[k];
+            for i in 0..live {
+                let p = self.prefixes[i];
+                let score = self.trie.nodes[p as usize].score;
+                if full_beam && lp + score < min_cutoff {
+                    break;
+                }
+                if score == LOG_ZERO {
+                    continue;
+                }
+                if c == self.blank {
+                    self.blank_event(p, lp + score);
+                } else {
+                    self.label_event(p, c, lp);
+                }
+            }
+        }
+        self.finish_frame();
+    }
+
+    fn blank_event(&mut self, p: u32, log_p: f32) {
+        let node = &mut self.trie.nodes[p as usize];
+        if node.nb_cur < log_p {
+            node.pending_history = NONE;
+        }
+        node.b_cur = log_sum_exp(node.b_cur, log_p);
+    }
+
+    fn label_event(&mut self, p: u32, c: usize, lp: f32) {
+        let node = &mut self.trie.nodes[p as usize];
+        let (label, score, b_prev, history) = (node.label, node.score, node.b_prev, node.history);
+        let repeat = label == c as i32;
+        if repeat {
+            let log_p = lp + node.nb_prev;
+            if node.nb_cur < log_p {
+                node.pending_history = NONE;
+            }
+            node.nb_cur = log_sum_exp(node.nb_cur, log_p);
+        }
+        let Some(new) = self
+            .trie
+            .extend(p, c, self.vocabulary.as_ref(), &mut self.fresh)
+        else {
+            return;
+        };
+        let mut log_p = if !repeat {
+            lp + score
+        } else if b_prev > LOG_ZERO {
+            lp + b_prev
+        } else {
+            LOG_ZERO
+        };
+        if let Some(lm) = &self.lm
+            && lm.space == Some(c)
+        {
+            log_p = lm.at_space(&mut self.trie, p, log_p);
+        }
+        let node = &mut self.trie.nodes[new as usize];
+        if node.nb_cur < log_p {
+            node.pending_history = history;
+            node.pending_frame = self.frame;
+        }
+        node.nb_cur = log_sum_exp(node.nb_cur, log_p);
+    }
+
+    /// DeepSpeech's `iterate_to_vec` and the pruning to `beam_width` prefixes.
+    fn finish_frame(&mut self) {
+        self.prefixes.append(&mut self.fresh);
+        for &p in &self.prefixes {
+            self.trie.finish_frame(p);
+        }
+        let beam = self.config.beam_width;
+        if self.prefixes.len() > beam {
+            let trie = &self.trie;
+            self.prefixes
+                .select_nth_unstable_by(beam, |&a, &b| compare(trie, a, b));
+            for i in beam..self.prefixes.len() {
+                self.trie.remove(self.prefixes[i]);
+            }
+            self.prefixes.truncate(beam);
+        }
+    }
+
+    /// DeepSpeech's `decode`: final scores (the last word's LM term added) of the best
+    /// `count` prefixes, best first.
+    pub fn best(&self, count: usize) -> Vec<(u32, f32)> {
+        let mut scored: Vec<(u32, f32)> = self
+            .prefixes
+            .iter()
+            .map(|&p| {
+                let base = self.trie.nodes[p as usize].score;
+                let end = self.lm.as_ref().map_or(0.0, |lm| lm.at_end(&self.trie, p));
+                (p, base + end)
+            })
+            .collect();
+        scored.sort_by(|&a, &b| compare_scores(&self.trie, a, b));
+        scored.truncate(count);
+        scored
+    }
+}
