@@ -1,5 +1,4 @@
-//! The plugin registers its element with the documented pads, and the unfinished element
-//! says so instead of pretending to work.
+//! The plugin registers its element with the documented pads; without a model it says so.
 
 use gst::prelude::*;
 
@@ -51,7 +50,7 @@ fn element_is_registered_with_audio_in_and_text_out() {
 }
 
 #[test]
-fn unfinished_element_fails_to_start_with_a_clear_error() {
+fn without_a_model_the_element_fails_to_start_with_a_clear_error() {
     init();
     let pipeline =
         gst::parse::launch("audiotestsrc num-buffers=1 ! audioconvert ! deepspeech ! fakesink")
@@ -67,7 +66,9 @@ fn unfinished_element_fails_to_start_with_a_clear_error() {
         unreachable!()
     };
     assert!(
-        err.error().to_string().contains("not implemented yet"),
+        err.error()
+            .to_string()
+            .contains("no model: set the `model` property"),
         "{}",
         err.error()
     );

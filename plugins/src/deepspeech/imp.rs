@@ -210,9 +210,7 @@ impl DeepSpeech {
         let Some(path) = settings.model else {
             return Err(gst::error_msg!(
                 gst::LibraryError::Settings,
-                [
-                    "deepspeech: no model: set the `model` property to an exported .safetensors model (the embedded default English model is not built yet)"
-                ]
+                ("deepspeech: no model: set the `model` property to an exported .safetensors model (the embedded default English model is not built yet)")
             ));
         };
         if let Some((loaded, _)) = lock(&self.model).as_ref()
@@ -224,7 +222,7 @@ impl DeepSpeech {
         let model = Model::load(PathBuf::from(&path)).map_err(|e| {
             gst::error_msg!(
                 gst::ResourceError::OpenRead,
-                ["deepspeech: cannot load model: {e}"]
+                ("deepspeech: cannot load model: {e}")
             )
         })?;
         gst::info!(

@@ -1,0 +1,346 @@
+//! The `deepspeech` element with gstreamer-check's Harness and real pipelines, on a real
+//! recording, with a model trained here (the seed's LDC93S1 smoke test).
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use deepspeech_core::Alphabet;
+use deepspeech_core::train::{TrainOptions, run};
+use gst::prelude::*;
+use gst_check::Harness;
+
+const SENTENCE: &str = "she had your dark suit in greasy wash water all year";
+
+fn init() {
+    static INIT: OnceLock<()> = OnceLock::new();
+    INIT.get_or_init(|| {
+        gst::init().unwrap();
+        gstdeepspeech::plugin_register_static().unwrap();
+    });
+}
+
+fn shared(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data")
+        .join(rel)
+}
+
+fn model() -> &'static Path {
+    static MODEL: OnceLock<PathBuf> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("ds-element-{}", std::process::id()));
+        let mut o = TrainOptions::new(Alphabet::english());
+        o.train_files = vec![shared("ldc93s1/ldc93s1.csv")];
+        o.n_hidden = 100;
+        o.epochs = 250;
+        o.dropout_rate = 0.0;
+        o.es_epochs = 0;
+        o.export_dir = Some(dir);
+        o.progress = false;
+        run(&o).unwrap().exported.unwrap()
+    })
+}
+
+/// The 44.1 kHz stereo copy of LDC93S1 as interleaved S16LE samples.
+fn stereo_44k() -> Vec<i16> {
+    hound::WavReader::open(shared("ldc93s1/LDC93S1_pcms16le_2_44100.wav"))
+        .unwrap()
+        .samples::<i16>()
+        .map(Result::unwrap)
+        .collect()
+}
+
+fn element(silence_length: u32) -> gst::Element {
+    init();
+    gst::ElementFactory::make("deepspeech")
+        .property("model", model().to_str().unwrap())
+        .property("silence-length", silence_length)
+        .property("partial-interval", 500u32)
+        .build()
+        .unwrap()
+}
+
+/// Pushes `samples` (interleaved stereo S16LE, 44.1 kHz) in 100 ms buffers from `start`.
+fn push_audio(h: &mut Harness, samples: &[i16], start: gst::ClockTime) -> gst::ClockTime {
+    let frames_per_buffer = 4410;
+    let mut pts = start;
+    for chunk in samples.chunks(frames_per_buffer * 2) {
+        let bytes: Vec<u8> = chunk.iter().flat_map(|s| s.to_le_bytes()).collect();
+        let duration =
+            gst::ClockTime::from_nseconds((chunk.len() / 2) as u64 * 1_000_000_000 / 44_100);
+        let mut buffer = gst::Buffer::from_mut_slice(bytes);
+        {
+            let b = buffer.get_mut().unwrap();
+            b.set_pts(pts);
+            b.set_duration(duration);
+        }
+        assert_eq!(h.push(buffer), Ok(gst::FlowSuccess::Ok));
+        pts += duration;
+    }
+    pts
+}
+
+fn harness(element: &gst::Element) -> Harness {
+    let mut h = Harness::with_element(element, Some("sink"), Some("src"));
+    h.set_src_caps_str("audio/x-raw,format=S16LE,rate=44100,channels=2,layout=interleaved");
+    h.play();
+    h
+}
+
+/// What the engine alone makes of the utterances the element's segmentation finds in `audio`
+/// (interleaved stereo S16LE at 44.1 kHz): the element must give exactly these.
+fn expected_utterances(audio: &[i16], silence_length: u32) -> Vec<String> {
+    use deepspeech_core::audio::downmix;
+    use deepspeech_core::engine::Model;
+    use deepspeech_core::vad::{Vad, VadConfig, VadEvent};
+    let mono = downmix(audio, 2).unwrap();
+    let config = VadConfig {
+        silence_ms: silence_length,
+        ..VadConfig::default()
+    };
+    let mut vad = Vad::new(44_100, config);
+    let mut events = Vec::new();
+    vad.push(&mono, &mut events);
+    vad.finish(&mut events);
+    let model = std::sync::Arc::new(Model::load(model()).unwrap());
+    events
+        .chunks(2)
+        .map(|pair| match pair {
+            [VadEvent::Start(a), VadEvent::End(b)] => {
+                let t = model
+                    .transcribe(&mono[*a as usize..*b as usize], 44_100, 1)
+                    .unwrap();
+                t.text
+            }
+            other => panic!("unpaired events {other:?}"),
+        })
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// Character error rate against the sentence, to show the result is speech, not noise.
+fn cer(text: &str) -> f64 {
+    let (e, n) = deepspeech_core::metrics::char_errors(SENTENCE, text);
+    e as f64 / n as f64
+}
+
+/// All `deepspeech` element messages posted so far.
+fn messages(bus: &gst::Bus) -> Vec<gst::Structure> {
+    std::iter::from_fn(|| bus.pop_filtered(&[gst::MessageType::Element]))
+        .filter_map(|m| {
+            m.structure()
+                .filter(|s| s.name() == "deepspeech")
+                .map(|s| s.to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn transcribes_a_recording_into_a_timed_buffer_and_messages() {
+    let element = element(1500);
+    let bus = gst::Bus::new();
+    element.set_bus(Some(&bus));
+    let mut h = harness(&element);
+    // The timeline starts at 10 s: output must be in the input's timeline, not from zero.
+    let start = gst::ClockTime::from_seconds(10);
+    let mut audio = vec![0i16; 44_100 * 2]; // 1 s of silence first
+    audio.extend(stereo_44k());
+    audio.extend(vec![0i16; 44_100 * 2 * 2]); // then 2 s of silence
+    let mut segment = gst::FormattedSegment::<gst::ClockTime>::new();
+    segment.set_start(start);
+    segment.set_time(start);
+    h.push_event(gst::event::Segment::new(&segment));
+    let end = push_audio(&mut h, &audio, start);
+    h.push_event(gst::event::Eos::new());
+
+    let buffer = h.pull().expect("one text buffer");
+    let text = std::str::from_utf8(&buffer.map_readable().unwrap())
+        .unwrap()
+        .to_owned();
+    assert_eq!(vec![text.clone()], expected_utterances(&audio, 1500));
+    assert!(cer(&text) < 0.35, "{text}");
+    let pts = buffer.pts().unwrap();
+    let duration = buffer.duration().unwrap();
+    // Speech starts 1 s in; the first word within the first 0.4 s of the recording.
+    assert!(
+        pts >= start + gst::ClockTime::from_mseconds(800)
+            && pts <= start + gst::ClockTime::from_mseconds(1400),
+        "pts {pts}"
+    );
+    // It spans the sentence and ends inside the utterance (speech + 1.5 s of silence).
+    assert!(
+        duration >= gst::ClockTime::from_mseconds(2400)
+            && pts + duration <= start + gst::ClockTime::from_mseconds(1000 + 2925 + 1500),
+        "duration {duration}"
+    );
+    assert!(h.try_pull().is_none(), "one buffer per utterance");
+
+    // Caps first, with text format; gaps cover the silence; EOS last.
+    let mut saw_caps = false;
+    let mut gap_end = gst::ClockTime::ZERO;
+    let mut saw_eos = false;
+    while let Some(event) = h.try_pull_event() {
+        match event.view() {
+            gst::EventView::Caps(c) => {
+                saw_caps = true;
+                assert_eq!(c.caps().structure(0).unwrap().name(), "text/x-raw");
+            }
+            gst::EventView::Gap(g) => {
+                let (t, d) = g.get();
+                gap_end = gap_end.max(t + d.unwrap());
+            }
+            gst::EventView::Eos(_) => saw_eos = true,
+            _ => {}
+        }
+    }
+    assert!(saw_caps && saw_eos);
+    assert!(
+        gap_end >= end - gst::ClockTime::from_mseconds(50),
+        "gaps cover the trailing silence up to {gap_end}, audio ends {end}"
+    );
+
+    let msgs = messages(&bus);
+    let finals: Vec<&gst::Structure> = msgs
+        .iter()
+        .filter(|s| s.get::<bool>("final").unwrap())
+        .collect();
+    assert_eq!(finals.len(), 1, "{msgs:?}");
+    let f = finals[0];
+    assert_eq!(f.get::<String>("text").unwrap(), text);
+    assert_eq!(f.get::<gst::ClockTime>("timestamp").unwrap(), pts);
+    assert_eq!(
+        f.get::<gst::ClockTime>("running-time").unwrap(),
+        pts - start
+    );
+    assert_eq!(f.get::<gst::ClockTime>("stream-time").unwrap(), pts);
+    let words = f.get::<gst::List>("words").unwrap();
+    assert_eq!(words.len(), text.split(' ').count());
+    let first = words
+        .iter()
+        .next()
+        .unwrap()
+        .get::<gst::Structure>()
+        .unwrap();
+    assert_eq!(
+        first.get::<String>("word").unwrap(),
+        text.split(' ').next().unwrap()
+    );
+    assert_eq!(first.get::<gst::ClockTime>("start").unwrap(), pts);
+    let mut previous = gst::ClockTime::ZERO;
+    for w in words.iter() {
+        let w = w.get::<gst::Structure>().unwrap();
+        let start = w.get::<gst::ClockTime>("start").unwrap();
+        let end = start + w.get::<gst::ClockTime>("duration").unwrap();
+        assert!(start >= previous && end <= pts + duration, "{w:?}");
+        previous = start;
+    }
+    let partials = msgs
+        .iter()
+        .filter(|s| !s.get::<bool>("final").unwrap())
+        .count();
+    assert!(partials >= 2, "partial results while speaking: {partials}");
+}
+
+#[test]
+fn flushing_drops_the_utterance_in_progress() {
+    let element = element(1500);
+    let bus = gst::Bus::new();
+    element.set_bus(Some(&bus));
+    let mut h = harness(&element);
+    h.push_event(gst::event::Segment::new(&gst::FormattedSegment::<
+        gst::ClockTime,
+    >::new()));
+    let audio = stereo_44k();
+    push_audio(&mut h, &audio[..audio.len() / 4 * 2], gst::ClockTime::ZERO);
+    h.push_event(gst::event::FlushStart::new());
+    h.push_event(gst::event::FlushStop::new(true));
+    h.push_event(gst::event::Segment::new(&gst::FormattedSegment::<
+        gst::ClockTime,
+    >::new()));
+    push_audio(&mut h, &audio, gst::ClockTime::ZERO);
+    h.push_event(gst::event::Eos::new());
+    let buffer = h.pull().unwrap();
+    let text = std::str::from_utf8(&buffer.map_readable().unwrap())
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        vec![text],
+        expected_utterances(&audio, 1500),
+        "only the audio after the flush"
+    );
+    assert!(h.try_pull().is_none());
+    let finals = messages(&bus)
+        .iter()
+        .filter(|s| s.get::<bool>("final").unwrap())
+        .count();
+    assert_eq!(finals, 1);
+}
+
+#[test]
+fn a_missing_model_fails_the_state_change_with_an_error_naming_it() {
+    init();
+    let element = gst::ElementFactory::make("deepspeech")
+        .property("model", "/nonexistent/dir/model.safetensors")
+        .build()
+        .unwrap();
+    let bus = gst::Bus::new();
+    element.set_bus(Some(&bus));
+    assert!(element.set_state(gst::State::Ready).is_err());
+    let msg = bus
+        .pop_filtered(&[gst::MessageType::Error])
+        .expect("an error message");
+    let gst::MessageView::Error(e) = msg.view() else {
+        unreachable!()
+    };
+    let text = e.error().to_string();
+    assert!(
+        text.contains("/nonexistent/dir/model.safetensors") && text.contains("No such file"),
+        "{text}"
+    );
+
+    let corrupt =
+        std::env::temp_dir().join(format!("ds-corrupt-{}.safetensors", std::process::id()));
+    std::fs::write(&corrupt, b"not a model").unwrap();
+    element.set_property("model", corrupt.to_str().unwrap());
+    assert!(element.set_state(gst::State::Ready).is_err());
+    let msg = bus.pop_filtered(&[gst::MessageType::Error]).unwrap();
+    let gst::MessageView::Error(e) = msg.view() else {
+        unreachable!()
+    };
+    assert!(
+        e.error()
+            .to_string()
+            .contains("not a valid deepspeech-rs model"),
+        "{}",
+        e.error()
+    );
+}
+
+#[test]
+fn srtenc_pipeline_writes_the_subtitle() {
+    init();
+    let out = std::env::temp_dir().join(format!("ds-{}.srt", std::process::id()));
+    let launch = format!(
+        "filesrc location={} ! wavparse ! audioconvert ! deepspeech model={} silence-length=1500 ! srtenc ! filesink location={}",
+        shared("ldc93s1/LDC93S1_pcms16le_2_44100.wav").display(),
+        model().display(),
+        out.display()
+    );
+    let pipeline = gst::parse::launch(&launch).unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let bus = pipeline.bus().unwrap();
+    let msg = bus
+        .timed_pop_filtered(
+            gst::ClockTime::from_seconds(60),
+            &[gst::MessageType::Eos, gst::MessageType::Error],
+        )
+        .expect("EOS");
+    assert_eq!(msg.type_(), gst::MessageType::Eos, "{msg:?}");
+    pipeline.set_state(gst::State::Null).unwrap();
+    let srt = std::fs::read_to_string(&out).unwrap();
+    let expected = expected_utterances(&stereo_44k(), 1500);
+    assert_eq!(expected.len(), 1);
+    assert!(srt.contains(&expected[0]) && srt.contains(" --> "), "{srt}");
+    assert!(cer(&expected[0]) < 0.35, "{}", expected[0]);
+    std::fs::remove_file(out).unwrap();
+}
