@@ -1,8 +1,10 @@
 //! Word-level n-gram language models for the CTC beam search, as DeepSpeech's external scorer
 //! uses them: `alpha × ln P(word | history) + beta` at each completed word, with an optional
-//! vocabulary trie that restricts partial words.
+//! vocabulary trie that restricts partial words. [`kneser_ney`] builds such a model from text,
+//! as KenLM's `lmplz` does.
 
 pub mod binary;
+pub mod kneser_ney;
 pub mod trie;
 
 use std::sync::Arc;
