@@ -2,10 +2,12 @@
 //! uses them: `alpha × ln P(word | history) + beta` at each completed word, with an optional
 //! vocabulary trie that restricts partial words.
 
+pub mod arpa;
 pub mod trie;
 
 use std::sync::Arc;
 
+pub use arpa::ArpaModel;
 pub use trie::VocabTrie;
 
 /// A word's index in a language model's vocabulary.
