@@ -123,3 +123,43 @@ fn scorer_vocabulary_comes_from_the_model() {
     assert!(trie.contains("brought"));
     assert!(!trie.contains("<s>"));
 }
+
+/// Memory of any ARPA file: `LM_ARPA=path cargo test --release --test lm_reference -- --ignored
+/// --nocapture`. With `LM_SCORES=file` (lines `KenLM score <TAB> sentence`, bos and eos on), the
+/// sentences are checked too.
+#[test]
+#[ignore = "needs LM_ARPA=<file>"]
+fn memory_of_the_arpa_file_in_lm_arpa() {
+    let path = PathBuf::from(std::env::var("LM_ARPA").expect("set LM_ARPA"));
+    let file = std::fs::metadata(&path).unwrap().len() as usize;
+    let start = std::time::Instant::now();
+    let lm = ArpaModel::from_file(&path).unwrap();
+    let mem = lm.memory();
+    println!(
+        "{}: loaded in {:.2?}, n-grams {:?}, file {file} B, loaded {} B ({:.0}% of the file, \
+         {:.1} B per n-gram; tables {:?} B, vocabulary {} B)",
+        path.display(),
+        start.elapsed(),
+        mem.ngrams,
+        mem.total(),
+        100.0 * mem.total() as f64 / file as f64,
+        mem.bytes_per_ngram(),
+        mem.table_bytes,
+        mem.vocabulary_bytes
+    );
+    if let Ok(scores) = std::env::var("LM_SCORES") {
+        let text = std::fs::read_to_string(scores).unwrap();
+        let mut max_diff = 0f32;
+        let mut n = 0;
+        for line in text.lines() {
+            let (score, sentence) = line.split_once('\t').unwrap();
+            let words: Vec<&str> = sentence.split_whitespace().collect();
+            let ours = lm.sentence_log10(&words, true, true);
+            let diff = (ours - score.parse::<f32>().unwrap()).abs();
+            assert!(diff < 1e-3, "{sentence:?}: ours {ours}, KenLM {score}");
+            max_diff = max_diff.max(diff);
+            n += 1;
+        }
+        println!("{n} sentences, max |ours - KenLM| = {max_diff:.2e}");
+    }
+}

@@ -17,9 +17,12 @@
 //!
 //! Unigrams are a vector indexed by word id. Each higher order is a hash table from the n-gram's
 //! word ids packed into one integer (newest word in the lowest bits, `⌈log2 V⌉` bits per word) to
-//! its probability and back-off: a `u64` key while `order × bits ≤ 64`, else a `u128`. With
-//! hashbrown's load factor that is about 18–37 bytes per n-gram for `u64` keys and 27–55 for
-//! `u128` keys; [`ArpaModel::memory`] reports the exact table sizes.
+//! its probability and back-off: a `u64` key while `order × bits ≤ 64`, else a `u128`. A bucket
+//! is 17 bytes with a `u64` key (8 + 2 × 4 + 1 control byte) and 33 with a `u128` key (16-byte
+//! alignment); hashbrown's power-of-two tables are 44–88 % full, so an n-gram costs 19–39 or
+//! 38–75 bytes. The vocabulary (each word's text twice, a `Vec<String>` and a `HashMap`) costs
+//! about 100 bytes per word. [`ArpaModel::memory`] reports the exact table sizes; on the test
+//! fixtures the loaded model is 1.0–2.0 × the ARPA file's size.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -704,6 +707,7 @@ ngram 3=2
         assert!(close(m.log10_prob(&[b, a], b), -0.3));
         // "a b a" absent, "b a" absent: backoff(a b) + backoff(b) + p(a).
         assert!(close(m.log10_prob(&[a, b], a), -0.15 + -0.2 + -0.6));
+        assert!(close(m.log10_prob(&[s, a, b], e), -0.25));
         // Context longer than order − 1 is cut.
         assert!(close(m.log10_prob(&[b, b, s, a], b), -0.2));
         // Unknown word.
@@ -814,6 +818,37 @@ ngram 3=2
             .to_string();
         assert!(e.contains("cannot read language model"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn wide_keys_for_large_vocabularies() {
+        // 70,003 words need 17 bits: 4-grams (68 bits) use u128 keys, lower orders u64.
+        let n = 70_000;
+        let mut t = format!(
+            "\\data\\\nngram 1={}\nngram 2=2\nngram 3=1\nngram 4=1\n\n",
+            n + 3
+        );
+        t += "\\1-grams:\n-1\t<s>\t-0.5\n-1\t</s>\n-9\t<unk>\n";
+        for i in 0..n {
+            t += &format!("-5\tw{i}\t-0.25\n");
+        }
+        t += "\\2-grams:\n-2\tw69999 w1\t-0.125\n-2\tw1 w69998\t-0.0625\n";
+        t += "\\3-grams:\n-1.5\tw69999 w1 w69998\t-0.5\n";
+        t += "\\4-grams:\n-0.75\tw7 w69999 w1 w69998\n\\end\\\n";
+        let m = ArpaModel::parse(&t).unwrap();
+        assert!(matches!(m.tables[0], Table::Narrow(_)));
+        assert!(matches!(m.tables[2], Table::Wide(_)));
+        let id = |w: &str| m.word_id(w);
+        let ctx = [id("w7"), id("w69999"), id("w1")];
+        assert!(close(m.log10_prob(&ctx, id("w69998")), -0.75));
+        let ctx = [id("w8"), id("w69999"), id("w1")];
+        assert!(close(m.log10_prob(&ctx, id("w69998")), -1.5));
+        // Back-offs of "w69999 w1 w69998", "w1 w69998" and "w69998", then p(w5).
+        let ctx = [id("w69999"), id("w1"), id("w69998")];
+        assert!(close(
+            m.log10_prob(&ctx, id("w5")),
+            -0.5 + -0.0625 + -0.25 + -5.0
+        ));
     }
 
     #[test]
