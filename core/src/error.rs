@@ -29,6 +29,9 @@ pub enum Error {
     /// The beam-search decoder got inputs or settings it cannot use (see [`DecoderError`]).
     #[error(transparent)]
     Decoder(#[from] DecoderError),
+    /// An ARPA language model could not be loaded (see [`LmError`]).
+    #[error(transparent)]
+    Lm(#[from] LmError),
     /// A tensor operation failed in candle.
     #[error("tensor error: {0}")]
     Candle(#[from] candle::Error),
@@ -337,4 +340,154 @@ pub enum DecoderError {
     /// A hot-word or its boost cannot be used.
     #[error("invalid hot-word: {0}")]
     HotWord(String),
+}
+
+/// Why an ARPA language model could not be loaded.
+///
+/// Errors about the content carry the 1-based line number; [`Error`] messages from
+/// [`ArpaModel::from_file`](crate::lm::arpa::ArpaModel::from_file) also name the file.
+#[derive(Debug, thiserror::Error)]
+pub enum LmError {
+    /// The file could not be read.
+    #[error("cannot read language model {path}: {reason}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        reason: std::io::Error,
+    },
+    /// An error inside a file, with the file named.
+    #[error("{path}: {source}")]
+    InFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, and where.
+        source: Box<LmError>,
+    },
+    /// The file does not start with `\data\` (after blank and `#` comment lines, as KenLM).
+    #[error("line {line}: expected the ARPA header \\data\\ but found {found:?}{hint}")]
+    BadHeader {
+        /// 1-based line number.
+        line: usize,
+        /// The line found.
+        found: String,
+        /// A hint when the file looks like a known other format.
+        hint: &'static str,
+    },
+    /// A line of the `\data\` section is not `ngram N=COUNT`, or the orders are not 1, 2, 3...
+    #[error("line {line}: bad n-gram count line {text:?}: {reason}")]
+    BadCount {
+        /// 1-based line number.
+        line: usize,
+        /// The line.
+        text: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The model's order is 0 or above [`MAX_ORDER`](crate::lm::arpa::MAX_ORDER).
+    #[error("line {line}: n-gram order {order} is not supported (orders 1 to {max})")]
+    UnsupportedOrder {
+        /// 1-based line number of the count line.
+        line: usize,
+        /// The order found.
+        order: usize,
+        /// The highest order supported.
+        max: usize,
+    },
+    /// A section header is not the one expected next.
+    #[error("line {line}: expected the section header {expected:?} but found {found:?}")]
+    BadSection {
+        /// 1-based line number.
+        line: usize,
+        /// The header expected (`\2-grams:`, `\end\`).
+        expected: String,
+        /// The line found.
+        found: String,
+    },
+    /// A section holds fewer or more n-grams than the header announced.
+    #[error(
+        "line {line}: the header announces {announced} {order}-grams but the section holds {found}"
+    )]
+    CountMismatch {
+        /// 1-based line number where the section ends.
+        line: usize,
+        /// The order.
+        order: usize,
+        /// The count in the `\data\` section.
+        announced: u64,
+        /// The n-grams found.
+        found: u64,
+    },
+    /// An n-gram line cannot be parsed.
+    #[error("line {line}: malformed {order}-gram line {text:?}: {reason}")]
+    Malformed {
+        /// 1-based line number.
+        line: usize,
+        /// The section's order.
+        order: usize,
+        /// The line.
+        text: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A higher-order n-gram uses a word that is not among the unigrams (KenLM refuses these too).
+    #[error("line {line}: word {word:?} is not among the 1-grams but appears in a {order}-gram")]
+    UnknownWord {
+        /// 1-based line number.
+        line: usize,
+        /// The order.
+        order: usize,
+        /// The word.
+        word: String,
+    },
+    /// The same n-gram appears twice.
+    #[error("line {line}: duplicate {order}-gram {ngram:?} (first on line {first_line})")]
+    Duplicate {
+        /// 1-based line number of the repeat.
+        line: usize,
+        /// 1-based line number of the first occurrence (0 when unknown).
+        first_line: usize,
+        /// The order.
+        order: usize,
+        /// The n-gram's words.
+        ngram: String,
+    },
+    /// `<s>` or `</s>` is not among the unigrams (KenLM refuses such models by default).
+    #[error("the language model has no {word} among its 1-grams")]
+    MissingSentenceMarker {
+        /// `<s>` or `</s>`.
+        word: &'static str,
+    },
+    /// The vocabulary is too large to pack this order's word ids into a 128-bit key.
+    #[error(
+        "the vocabulary of {words} words is too large for {order}-grams ({bits} bits per word id)"
+    )]
+    VocabularyTooLarge {
+        /// Number of words.
+        words: usize,
+        /// The order.
+        order: usize,
+        /// Bits per word id.
+        bits: u32,
+    },
+    /// The file is not UTF-8 text.
+    #[error("line {line}: not valid UTF-8 text")]
+    NotUtf8 {
+        /// 1-based line number of the first invalid byte.
+        line: usize,
+    },
+    /// Text follows `\end\`.
+    #[error("line {line}: unexpected text {text:?} after \\end\\")]
+    TrailingText {
+        /// 1-based line number.
+        line: usize,
+        /// The line.
+        text: String,
+    },
+    /// The file ends before the section expected.
+    #[error("the file ends before {expected}")]
+    UnexpectedEnd {
+        /// What was expected.
+        expected: String,
+    },
 }

@@ -3,12 +3,14 @@
 //! vocabulary trie that restricts partial words. [`kneser_ney`] builds such a model from text,
 //! as KenLM's `lmplz` does.
 
+pub mod arpa;
 pub mod binary;
 pub mod kneser_ney;
 pub mod trie;
 
 use std::sync::Arc;
 
+pub use arpa::ArpaModel;
 pub use trie::VocabTrie;
 
 /// A word's index in a language model's vocabulary.
