@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use deepspeech_core::audio::read_wav;
+use deepspeech_core::decoder::HotWords;
 use deepspeech_core::engine::{Model, Transcript};
 
 /// Speech-to-text on WAV files of any PCM/float encoding, sample rate and channel count.
@@ -34,6 +35,19 @@ struct Args {
     /// Print model-loading and inference timings to stderr.
     #[arg(short = 't')]
     timings: bool,
+    /// Beam width of the CTC prefix beam search (1 decodes greedily when there is no scorer
+    /// and no hot-word).
+    #[arg(long, default_value_t = 1024)]
+    beam_width: usize,
+    /// Hot-words, comma-separated `word:boost` pairs (e.g. `nine:7.5,cancel:-2`); a positive
+    /// boost favours the word, a negative one disfavours it. They act through the scorer's
+    /// word scoring, as in DeepSpeech 0.9, so they need --scorer.
+    #[arg(long)]
+    hot_words: Option<String>,
+    /// Number of candidate transcripts to print (with --json: all with their words; otherwise
+    /// one line each, best first).
+    #[arg(long, default_value_t = 1)]
+    candidate_transcripts: usize,
     /// Compute device: cpu (CUDA inference is not implemented yet).
     #[arg(long, default_value = "cpu")]
     device: String,
@@ -76,7 +90,12 @@ fn run(args: Args) -> Result<()> {
     }
     let files = wav_files(&args.audio)?;
     let started = Instant::now();
-    let model = Arc::new(Model::load(&args.model).context("cannot load the model")?);
+    let mut model = Model::load(&args.model).context("cannot load the model")?;
+    model.set_beam_width(args.beam_width);
+    if let Some(spec) = &args.hot_words {
+        model.set_hot_words(Some(HotWords::parse(spec)?));
+    }
+    let model = Arc::new(model);
     if args.timings {
         eprintln!("Loaded model in {:.3}s.", started.elapsed().as_secs_f64());
     }
@@ -84,9 +103,13 @@ fn run(args: Args) -> Result<()> {
     for file in &files {
         let (audio, info) = read_wav(file)?;
         let started = Instant::now();
-        let transcript = match args.stream {
+        let transcripts = match args.stream {
             Some(ms) => stream(&model, &audio.samples, info.sample_rate, ms, args.json)?,
-            None => model.transcribe(&audio.samples, info.sample_rate, 1)?,
+            None => {
+                let mut stream = model.create_stream();
+                stream.feed_audio(&audio.samples, info.sample_rate, 1)?;
+                stream.finish_with_metadata(args.candidate_transcripts)?
+            }
         };
         if args.timings {
             eprintln!(
@@ -95,7 +118,7 @@ fn run(args: Args) -> Result<()> {
                 audio.duration_secs()
             );
         }
-        print(file, &transcript, &args, many);
+        print(file, &transcripts, &args, many);
     }
     Ok(())
 }
@@ -106,7 +129,7 @@ fn stream(
     rate: u32,
     ms: u32,
     json: bool,
-) -> Result<Transcript> {
+) -> Result<Vec<Transcript>> {
     let chunk = ((rate as usize * ms as usize) / 1000).max(1);
     let mut stream = model.create_stream();
     let mut last = String::new();
@@ -118,43 +141,49 @@ fn stream(
             last = partial.text;
         }
     }
-    Ok(stream.finish()?)
+    Ok(vec![stream.finish()?])
 }
 
-fn print(file: &Path, t: &Transcript, args: &Args, many: bool) {
+fn print(file: &Path, transcripts: &[Transcript], args: &Args, many: bool) {
     if args.json {
-        let words: Vec<serde_json::Value> = t
-            .words
+        let candidates: Vec<serde_json::Value> = transcripts
             .iter()
-            .map(|w| {
-                serde_json::json!({
-                    "word": w.word,
-                    "start_time": round3(w.start),
-                    "duration": round3(w.duration),
-                    "confidence": round3(w.confidence),
-                })
+            .map(|t| {
+                let words: Vec<serde_json::Value> = t
+                    .words
+                    .iter()
+                    .map(|w| {
+                        serde_json::json!({
+                            "word": w.word,
+                            "start_time": round3(w.start),
+                            "duration": round3(w.duration),
+                            "confidence": round3(w.confidence),
+                        })
+                    })
+                    .collect();
+                serde_json::json!({ "confidence": round3(t.confidence), "text": t.text, "words": words })
             })
             .collect();
-        let out = serde_json::json!({
-            "file": file.display().to_string(),
-            "transcripts": [{ "confidence": round3(t.confidence), "text": t.text, "words": words }],
-        });
+        let out =
+            serde_json::json!({ "file": file.display().to_string(), "transcripts": candidates });
         println!("{out}");
         return;
     }
-    if many {
-        println!("{}: {}", file.display(), t.text);
-    } else {
-        println!("{}", t.text);
-    }
-    if args.extended {
-        for w in &t.words {
-            println!(
-                "  {:>8.3} {:>8.3}  {}",
-                w.start,
-                w.start + w.duration,
-                w.word
-            );
+    for t in transcripts {
+        if many {
+            println!("{}: {}", file.display(), t.text);
+        } else {
+            println!("{}", t.text);
+        }
+        if args.extended {
+            for w in &t.words {
+                println!(
+                    "  {:>8.3} {:>8.3}  {}",
+                    w.start,
+                    w.start + w.duration,
+                    w.word
+                );
+            }
         }
     }
 }

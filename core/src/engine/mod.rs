@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use candle::Device;
 
+use crate::decoder::{BeamConfig, HotWords};
 use crate::error::Result;
 use crate::lm::Scorer;
 use crate::model::{Config, DeepSpeech, load_model};
@@ -17,10 +18,14 @@ use crate::model::{Config, DeepSpeech, load_model};
 pub use stream::Stream;
 pub use transcript::{Transcript, WordTiming};
 
-/// A loaded acoustic model with its optional scorer. `Send + Sync`: share it in an `Arc`.
+/// A loaded acoustic model with its decoder settings: an optional scorer (language model),
+/// beam search parameters and hot-words. Configure it, then share it in an `Arc` (`Send +
+/// Sync`): streams read it, never change it.
 pub struct Model {
     net: DeepSpeech,
     scorer: Option<Scorer>,
+    beam: BeamConfig,
+    hot_words: Option<HotWords>,
     device: Device,
 }
 
@@ -38,20 +43,62 @@ impl Model {
     /// every tensor's shape.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let device = Device::Cpu;
-        Ok(Self {
-            net: load_model(path.as_ref(), &device)?,
-            scorer: None,
+        Ok(Self::with_device(
+            load_model(path.as_ref(), &device)?,
             device,
-        })
+        ))
     }
 
     /// Wraps an already built network.
     pub fn from_network(net: DeepSpeech) -> Self {
+        Self::with_device(net, Device::Cpu)
+    }
+
+    fn with_device(net: DeepSpeech, device: Device) -> Self {
+        let beam = BeamConfig {
+            frame_secs: net.config().features.frame_secs(),
+            ..BeamConfig::default()
+        };
         Self {
             net,
             scorer: None,
-            device: Device::Cpu,
+            beam,
+            hot_words: None,
+            device,
         }
+    }
+
+    /// The beam search settings (beam width 1 without scorer or hot-words decodes greedily).
+    pub fn beam_config(&self) -> &BeamConfig {
+        &self.beam
+    }
+
+    /// Sets the beam width (DeepSpeech's default is 1024).
+    pub fn set_beam_width(&mut self, width: usize) {
+        self.beam.beam_width = width.max(1);
+    }
+
+    /// Sets the scorer's language model weight and word insertion bonus (no-op without one).
+    pub fn set_scorer_alpha_beta(&mut self, alpha: f32, beta: f32) {
+        if let Some(s) = self.scorer.as_mut() {
+            s.alpha = alpha;
+            s.beta = beta;
+        }
+    }
+
+    /// The hot-words (boosted words) applied while decoding.
+    pub fn hot_words(&self) -> Option<&HotWords> {
+        self.hot_words.as_ref()
+    }
+
+    /// Replaces the hot-words (`None` or an empty set removes them).
+    pub fn set_hot_words(&mut self, hot_words: Option<HotWords>) {
+        self.hot_words = hot_words.filter(|h| !h.is_empty());
+    }
+
+    /// Whether decoding needs the beam search (a scorer, hot-words or a beam wider than 1).
+    pub fn uses_beam_search(&self) -> bool {
+        self.scorer.is_some() || self.hot_words.is_some() || self.beam.beam_width > 1
     }
 
     /// Attaches (or, with `None`, removes) the language-model scorer used by decoding.

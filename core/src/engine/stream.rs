@@ -13,7 +13,7 @@ use std::sync::Arc;
 use candle::{D, Tensor};
 
 use crate::audio::{MODEL_SAMPLE_RATE, StreamResampler, downmix_into};
-use crate::decoder::greedy_decode;
+use crate::decoder::{BeamConfig, beam_search, greedy_decode};
 use crate::engine::Model;
 use crate::engine::transcript::{Transcript, words_from_tokens};
 use crate::error::{AudioError, Result};
@@ -248,7 +248,50 @@ impl Stream {
         &self.log_probs
     }
 
+    /// The most likely transcript: the model's decoder (beam search with scorer and hot-words
+    /// when configured, else greedy).
     fn decode(&self) -> Result<Transcript> {
+        Ok(self.decode_n(1)?.into_iter().next().unwrap_or_default())
+    }
+
+    /// Up to `n` candidate transcripts, best first.
+    fn decode_n(&self, n: usize) -> Result<Vec<Transcript>> {
+        if !self.model.uses_beam_search() {
+            return Ok(vec![self.greedy()?]);
+        }
+        let config = self.model.config();
+        let beam = BeamConfig {
+            candidates: n.max(1),
+            ..self.model.beam_config().clone()
+        };
+        let candidates = beam_search(
+            &self.log_probs,
+            config.n_classes(),
+            &config.alphabet(),
+            &beam,
+            self.model.scorer(),
+            self.model.hot_words(),
+        )?;
+        Ok(candidates.into_iter().map(Transcript::from).collect())
+    }
+
+    /// Greedy decoding of what has been heard so far: far cheaper than a wide beam, for
+    /// frequent partial results.
+    pub fn greedy_decode(&self) -> Result<Transcript> {
+        self.greedy()
+    }
+
+    /// Flushes the audio and returns up to `n` candidate transcripts, best first, each with
+    /// per-word timings and its confidence (DeepSpeech's `FinishStreamWithMetadata`).
+    pub fn finish_with_metadata(mut self, n: usize) -> Result<Vec<Transcript>> {
+        if let Some(r) = self.resampler.as_mut() {
+            r.finish(&mut self.samples)?;
+        }
+        self.advance(true)?;
+        self.decode_n(n)
+    }
+
+    fn greedy(&self) -> Result<Transcript> {
         let config = self.model.config();
         let alphabet = config.alphabet();
         let classes = config.n_classes();

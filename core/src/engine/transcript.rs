@@ -2,7 +2,7 @@
 //! the stream.
 
 use crate::alphabet::Alphabet;
-use crate::decoder::GreedyToken;
+use crate::decoder::{Candidate, GreedyToken};
 
 /// One word with its timing.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +26,25 @@ pub struct Transcript {
     pub confidence: f64,
     /// Words with timings.
     pub words: Vec<WordTiming>,
+}
+
+impl From<Candidate> for Transcript {
+    fn from(c: Candidate) -> Self {
+        Self {
+            text: c.text.trim().to_owned(),
+            confidence: c.confidence,
+            words: c
+                .words
+                .into_iter()
+                .map(|w| WordTiming {
+                    word: w.word,
+                    start: w.start,
+                    duration: w.duration,
+                    confidence: w.confidence,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Groups decoded characters into words at the alphabet's space (label of `' '`).

@@ -13,7 +13,10 @@
 //! `text` (string), `final` (boolean: partial results while speaking every `partial-interval`
 //! ms, then one final result per utterance), `timestamp`, `stream-time`, `running-time`,
 //! `duration` (clock times), `confidence` (double) and `words` (a list of structures named
-//! `word` with `word` (string), `start`, `duration` (clock times) and `confidence` (double)).
+//! `word` with `word` (string), `start`, `duration` (clock times) and `confidence` (double)),
+//! and, when the `candidates` property is above 1, `candidates` (a list of structures named
+//! `candidate` with `text` and `confidence`, best first). Partial results decode greedily;
+//! final results use the beam search (`beam-width`, `hot-words`).
 //!
 //! ## Example launch lines
 //! ```sh
@@ -26,6 +29,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
 use deepspeech_core::audio::{RawFormat, downmix_bytes_into};
+use deepspeech_core::decoder::HotWords;
 use deepspeech_core::engine::{Model, Stream, Transcript};
 use deepspeech_core::vad::{Vad, VadConfig, VadEvent};
 use gst::glib;
@@ -44,6 +48,9 @@ const DEFAULT_SILENCE_THRESHOLD: f64 = -50.0;
 const DEFAULT_SILENCE_LENGTH: u32 = 800;
 const DEFAULT_MAX_UTTERANCE: u32 = 10_000;
 const DEFAULT_PARTIAL_INTERVAL: u32 = 1000;
+/// Beam width for final results: narrower than DeepSpeech's 1024 so that a 10 s utterance
+/// decodes in well under the processing margin on one core.
+const DEFAULT_BEAM_WIDTH: u32 = 256;
 /// Processing time allowed on top of the segmentation delay when the latency is automatic.
 const PROCESSING_MARGIN_MS: u32 = 300;
 
@@ -57,6 +64,9 @@ struct Settings {
     partial_interval: u32,
     latency: u32,
     device: String,
+    beam_width: u32,
+    hot_words: Option<String>,
+    candidates: u32,
 }
 
 impl Default for Settings {
@@ -69,6 +79,9 @@ impl Default for Settings {
             partial_interval: DEFAULT_PARTIAL_INTERVAL,
             latency: 0,
             device: "cpu".into(),
+            beam_width: DEFAULT_BEAM_WIDTH,
+            hot_words: None,
+            candidates: 1,
         }
     }
 }
@@ -148,6 +161,14 @@ impl Default for State {
     }
 }
 
+/// The settings a loaded model depends on.
+#[derive(Debug, Clone, PartialEq)]
+struct ModelKey {
+    path: String,
+    beam_width: u32,
+    hot_words: Option<String>,
+}
+
 /// What a chain or event call produced, pushed after the state lock is released.
 enum Output {
     Gap(gst::ClockTime, gst::ClockTime),
@@ -161,8 +182,9 @@ pub struct DeepSpeech {
     srcpad: gst::Pad,
     settings: Mutex<Settings>,
     state: Mutex<State>,
-    /// The loaded model and the path it came from; kept across PAUSED→READY→PAUSED.
-    model: Mutex<Option<(String, Arc<Model>)>>,
+    /// The loaded model and the settings it was configured with; kept across
+    /// PAUSED→READY→PAUSED and reloaded only when they change.
+    model: Mutex<Option<(ModelKey, Arc<Model>)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -213,18 +235,34 @@ impl DeepSpeech {
                 ("deepspeech: no model: set the `model` property to an exported .safetensors model (the embedded default English model is not built yet)")
             ));
         };
+        let key = ModelKey {
+            path: path.clone(),
+            beam_width: settings.beam_width,
+            hot_words: settings.hot_words.clone(),
+        };
         if let Some((loaded, _)) = lock(&self.model).as_ref()
-            && *loaded == path
+            && *loaded == key
         {
             return Ok(());
         }
         let started = std::time::Instant::now();
-        let model = Model::load(PathBuf::from(&path)).map_err(|e| {
+        let mut model = Model::load(PathBuf::from(&path)).map_err(|e| {
             gst::error_msg!(
                 gst::ResourceError::OpenRead,
                 ("deepspeech: cannot load model: {e}")
             )
         })?;
+        model.set_beam_width(settings.beam_width as usize);
+        if let Some(spec) = settings
+            .hot_words
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+        {
+            let hot_words = HotWords::parse(spec).map_err(|e| {
+                gst::error_msg!(gst::LibraryError::Settings, ("deepspeech: hot-words: {e}"))
+            })?;
+            model.set_hot_words(Some(hot_words));
+        }
         gst::info!(
             CAT,
             imp = self,
@@ -232,7 +270,7 @@ impl DeepSpeech {
             model.config().parameter_count(),
             started.elapsed()
         );
-        *lock(&self.model) = Some((path, Arc::new(model)));
+        *lock(&self.model) = Some((key, Arc::new(model)));
         Ok(())
     }
 
@@ -442,7 +480,17 @@ impl DeepSpeech {
         outputs: &mut Vec<Output>,
     ) -> Result<(), gst::FlowError> {
         let start = u.start;
-        let transcript = u.stream.finish().map_err(|e| self.flow_error(e))?;
+        let candidates = lock(&self.settings).candidates.max(1) as usize;
+        let mut results = u
+            .stream
+            .finish_with_metadata(candidates)
+            .map_err(|e| self.flow_error(e))?;
+        let transcript = if results.is_empty() {
+            Transcript::default()
+        } else {
+            results.remove(0)
+        };
+        let alternatives = results;
         let Some(base) = state.base_pts else {
             return Ok(());
         };
@@ -468,7 +516,19 @@ impl DeepSpeech {
                 }
                 outputs.push(Output::Text(buffer));
                 state.covered = Some(stop.max(state.covered.unwrap_or(stop)));
-                let s = self.result_structure(state, &transcript, start, end, rate, true);
+                let mut s = self.result_structure(state, &transcript, start, end, rate, true);
+                if candidates > 1 {
+                    let list: Vec<gst::Structure> = std::iter::once(&transcript)
+                        .chain(&alternatives)
+                        .map(|t| {
+                            gst::Structure::builder("candidate")
+                                .field("text", &t.text)
+                                .field("confidence", t.confidence)
+                                .build()
+                        })
+                        .collect();
+                    s.set("candidates", gst::List::new(list));
+                }
                 outputs.push(Output::Message(s));
             }
             _ => {
@@ -809,6 +869,27 @@ impl ObjectImpl for DeepSpeech {
                     .default_value(0)
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecUInt::builder("beam-width")
+                    .nick("Beam width")
+                    .blurb("Beam width of the CTC prefix beam search for final results (1 = greedy when no hot-words)")
+                    .minimum(1)
+                    .maximum(65_536)
+                    .default_value(DEFAULT_BEAM_WIDTH)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("hot-words")
+                    .nick("Hot-words")
+                    .blurb("Boosted words, comma-separated word:boost pairs (e.g. \"nine:7.5,cancel:-2\"); they act through the scorer's word scoring, as in DeepSpeech 0.9")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("candidates")
+                    .nick("Candidates")
+                    .blurb("Candidate transcripts listed in final messages (field `candidates`: structures with text and confidence) when above 1")
+                    .minimum(1)
+                    .maximum(100)
+                    .default_value(1)
+                    .mutable_playing()
+                    .build(),
                 glib::ParamSpecString::builder("device")
                     .nick("Device")
                     .blurb("Compute device: cpu, or cuda:N in CUDA builds (falls back to the CPU with a warning)")
@@ -833,6 +914,9 @@ impl ObjectImpl for DeepSpeech {
             }
             "partial-interval" => s.partial_interval = value.get().expect("type checked upstream"),
             "latency" => s.latency = value.get().expect("type checked upstream"),
+            "beam-width" => s.beam_width = value.get().expect("type checked upstream"),
+            "hot-words" => s.hot_words = value.get().expect("type checked upstream"),
+            "candidates" => s.candidates = value.get().expect("type checked upstream"),
             "device" => {
                 s.device = value
                     .get::<Option<String>>()
@@ -852,6 +936,9 @@ impl ObjectImpl for DeepSpeech {
             "max-utterance-length" => s.max_utterance_length.to_value(),
             "partial-interval" => s.partial_interval.to_value(),
             "latency" => s.latency.to_value(),
+            "beam-width" => s.beam_width.to_value(),
+            "hot-words" => s.hot_words.to_value(),
+            "candidates" => s.candidates.to_value(),
             "device" => s.device.to_value(),
             other => unreachable!("unknown property {other}"),
         }
