@@ -22,7 +22,9 @@ fi
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 
-cargo bench -q -p deepspeech-core --bench train -- "$@" 2>/dev/null | tee /dev/stderr | grep -P '\t' >>"$results"
+rust=$(cargo bench -q -p deepspeech-core --bench train -- "$@" 2>/dev/null)
+echo "$rust" >&2
+grep -P '\t' <<<"$rust" >>"$results"
 "$venv/bin/python" tools/bench/train_tf.py "$@" >>"$results"
 
 awk -F'\t' '
