@@ -5,7 +5,9 @@
 //! Layer names (`vb.pp(...)`) are the safetensors keys: `layer_1` … `layer_3`, `lstm`,
 //! `layer_5`, `layer_6`, as DeepSpeech names its layers.
 
-use candle::{D, Module, Tensor};
+use std::sync::Arc;
+
+use candle::{CpuStorage, CustomOp1, D, DType, Layout, Module, Shape, Storage, Tensor};
 use candle_nn::{Linear, VarBuilder};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::Rng;
@@ -105,21 +107,102 @@ pub struct Dropout<'a> {
 }
 
 impl Dropout<'_> {
-    fn apply(&mut self, x: &Tensor, rate: f32) -> candle::Result<Tensor> {
+    /// The mask of one dropout layer over `n` values: `1 / (1 − rate)` where kept, 0 where
+    /// dropped; `None` (no dropout) when `rate <= 0`.
+    fn mask(&mut self, n: usize, rate: f32) -> Option<Vec<f32>> {
         if rate <= 0.0 {
-            return Ok(x.clone());
+            return None;
         }
         let keep = 1.0 - rate;
         let scale = 1.0 / keep;
-        let n = x.elem_count();
-        let mask: Vec<f32> = (0..n)
-            .map(|_| {
-                let u = (self.rng.next_u32() >> 8) as f32 / (1u32 << 24) as f32;
-                if u < keep { scale } else { 0.0 }
+        Some(
+            (0..n)
+                .map(|_| {
+                    let u = (self.rng.next_u32() >> 8) as f32 / (1u32 << 24) as f32;
+                    if u < keep { scale } else { 0.0 }
+                })
+                .collect(),
+        )
+    }
+}
+
+/// `min(max(x, 0), clip) · mask` (clipped ReLU, then dropout) as one candle op: one pass forward
+/// and one pass backward, where candle's `clamp` and `mul` build eight ops whose backward makes
+/// some twenty full-size temporaries (masks, divisions and the unused gradients of the constant
+/// operands).
+///
+/// The numbers are candle's: the forward pass uses candle's `maximum`/`minimum` comparisons and
+/// the same product, and the backward pass candle's gradient, `grad · mask` where `0 < x < clip`,
+/// half of it where `x` equals a bound (candle splits the gradient of `maximum`/`minimum` ties),
+/// zero elsewhere.
+struct ClippedReluDropout {
+    clip: f32,
+    mask: Option<Vec<f32>>,
+}
+
+impl ClippedReluDropout {
+    /// The contiguous `f32` contents of a CPU tensor (copied to contiguous first if needed).
+    fn with_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> candle::Result<R> {
+        let t = t.contiguous()?;
+        let (storage, layout) = t.storage_and_layout();
+        let (Storage::Cpu(CpuStorage::F32(data)), Some((start, end))) =
+            (&*storage, layout.contiguous_offsets())
+        else {
+            candle::bail!("clipped ReLU: expected a contiguous f32 CPU tensor");
+        };
+        Ok(f(&data[start..end]))
+    }
+}
+
+impl CustomOp1 for ClippedReluDropout {
+    fn name(&self) -> &'static str {
+        "clipped-relu-dropout"
+    }
+
+    fn cpu_fwd(
+        &self,
+        storage: &CpuStorage,
+        layout: &Layout,
+    ) -> candle::Result<(CpuStorage, Shape)> {
+        let (CpuStorage::F32(data), Some((start, end))) = (storage, layout.contiguous_offsets())
+        else {
+            candle::bail!("clipped ReLU: expected a contiguous f32 CPU tensor");
+        };
+        let clip = self.clip;
+        // candle's `maximum` and `minimum` kernels, so NaN and −0 pass through as they do there.
+        let relu = |x: f32| {
+            let y = if x < 0.0 { 0.0 } else { x };
+            if y > clip { clip } else { y }
+        };
+        let x = &data[start..end];
+        let y: Vec<f32> = match &self.mask {
+            Some(mask) => x.iter().zip(mask).map(|(&x, &m)| relu(x) * m).collect(),
+            None => x.iter().map(|&x| relu(x)).collect(),
+        };
+        Ok((CpuStorage::F32(y), layout.shape().clone()))
+    }
+
+    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> candle::Result<Option<Tensor>> {
+        let clip = self.clip;
+        let dx = Self::with_f32(arg, |x| {
+            Self::with_f32(grad, |g| {
+                x.iter()
+                    .zip(g)
+                    .enumerate()
+                    .map(|(k, (&x, &g))| {
+                        let g = self.mask.as_ref().map_or(g, |m| g * m[k]);
+                        if x > 0.0 && x < clip {
+                            g
+                        } else if x == 0.0 || x == clip {
+                            g / 2.0
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect::<Vec<f32>>()
             })
-            .collect();
-        let mask = Tensor::from_vec(mask, x.shape(), x.device())?;
-        x.mul(&mask)
+        })??;
+        Ok(Some(Tensor::from_vec(dx, arg.shape(), arg.device())?))
     }
 }
 
@@ -177,8 +260,26 @@ impl DeepSpeech {
         &self.config
     }
 
-    fn clipped_relu(&self, x: &Tensor) -> candle::Result<Tensor> {
-        x.clamp(0f32, self.config.relu_clip)
+    /// Clipped ReLU then, when training, dropout at `rate`. One fused op on `f32` CPU tensors;
+    /// candle's `clamp` and `mul` elsewhere.
+    fn clipped_relu_dropout(
+        &self,
+        x: &Tensor,
+        dropout: &mut Option<Dropout>,
+        rate: f32,
+    ) -> candle::Result<Tensor> {
+        let mask = dropout.as_mut().and_then(|d| d.mask(x.elem_count(), rate));
+        let clip = self.config.relu_clip;
+        if x.device().is_cpu() && x.dtype() == DType::F32 {
+            return x
+                .contiguous()?
+                .apply_op1_arc(Arc::new(Box::new(ClippedReluDropout { clip, mask })));
+        }
+        let y = x.clamp(0f32, clip)?;
+        match mask {
+            Some(mask) => y.mul(&Tensor::from_vec(mask, x.shape(), x.device())?),
+            None => Ok(y),
+        }
     }
 
     /// Layers 1–3 on `[T, B, n_input]`, as one `[T·B, ·]` matmul each.
@@ -189,10 +290,7 @@ impl DeepSpeech {
             .into_iter()
             .enumerate()
         {
-            h = self.clipped_relu(&layer.forward(&h)?)?;
-            if let Some(d) = dropout.as_mut() {
-                h = d.apply(&h, self.config.dropout[i])?;
-            }
+            h = self.clipped_relu_dropout(&layer.forward(&h)?, dropout, self.config.dropout[i])?;
         }
         h.reshape((t, b, self.config.n_hidden))
     }
@@ -200,10 +298,8 @@ impl DeepSpeech {
     /// Layers 5–6 on the LSTM output `[T, B, H]`, giving logits `[T, B, classes]`.
     fn back(&self, h: &Tensor, dropout: &mut Option<Dropout>) -> candle::Result<Tensor> {
         let (t, b, n) = h.dims3()?;
-        let mut h = self.clipped_relu(&self.layer_5.forward(&h.reshape((t * b, n))?)?)?;
-        if let Some(d) = dropout.as_mut() {
-            h = d.apply(&h, self.config.dropout[3])?;
-        }
+        let h = self.layer_5.forward(&h.reshape((t * b, n))?)?;
+        let h = self.clipped_relu_dropout(&h, dropout, self.config.dropout[3])?;
         self.layer_6
             .forward(&h)?
             .reshape((t, b, self.config.n_classes()))
@@ -232,5 +328,66 @@ impl DeepSpeech {
     /// Log-probabilities `[T, B, classes]` (log-softmax over the last axis).
     pub fn log_probs(&self, x: &Tensor) -> candle::Result<Tensor> {
         candle_nn::ops::log_softmax(&self.forward(x, None)?, D::Minus1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle::{Device, Var};
+    use rand_chacha::rand_core::SeedableRng;
+
+    /// The fused op gives candle's `clamp` + `mul` forward values and gradients bit for bit,
+    /// including the ties at 0 and at the clip where candle halves the gradient.
+    #[test]
+    fn fused_clipped_relu_dropout_equals_candle_ops() {
+        let dev = Device::Cpu;
+        let mut values: Vec<f32> = Tensor::randn(0f32, 15.0, 4000, &dev)
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        values[..6].copy_from_slice(&[0.0, -0.0, 20.0, -3.0, 25.0, 7.5]);
+        let x = Var::new(values.as_slice(), &dev).unwrap();
+        let r = Tensor::randn(0f32, 1.0, 4000, &dev).unwrap();
+        let model = DeepSpeech::new(
+            Config::new(4, &Alphabet::english()),
+            VarBuilder::zeros(DType::F32, &dev),
+        )
+        .unwrap();
+        for rate in [0.0, 0.3] {
+            let mut rng = ChaCha8Rng::seed_from_u64(1);
+            let mut dropout = Some(Dropout { rng: &mut rng });
+            let fused = model
+                .clipped_relu_dropout(x.as_tensor(), &mut dropout, rate)
+                .unwrap();
+            let mut rng = ChaCha8Rng::seed_from_u64(1);
+            let mut reference = x.as_tensor().clamp(0f32, 20f32).unwrap();
+            if let Some(mask) = (Dropout { rng: &mut rng }).mask(4000, rate) {
+                reference = reference
+                    .mul(&Tensor::from_vec(mask, 4000, &dev).unwrap())
+                    .unwrap();
+            }
+            let grad = |y: &Tensor| -> Vec<f32> {
+                let g = (y * &r).unwrap().sum_all().unwrap().backward().unwrap();
+                g.get(&x).unwrap().to_vec1().unwrap()
+            };
+            let bits = |v: Vec<f32>| v.into_iter().map(f32::to_bits).collect::<Vec<_>>();
+            assert_eq!(
+                bits(fused.to_vec1().unwrap()),
+                bits(reference.to_vec1().unwrap()),
+                "forward, rate {rate}"
+            );
+            let (gf, gr) = (grad(&fused), grad(&reference));
+            // candle's gradient of 0 + (−0) is +0; compare values, not the sign of zero.
+            assert_eq!(gf, gr, "gradient, rate {rate}");
+            if rate == 0.0 {
+                // The ties were exercised: half the gradient at 0 and at the clip.
+                let r: Vec<f32> = r.to_vec1().unwrap();
+                assert_eq!(
+                    (gf[0], gf[2], gf[3], gf[4]),
+                    (r[0] / 2.0, r[2] / 2.0, 0.0, 0.0)
+                );
+            }
+        }
     }
 }

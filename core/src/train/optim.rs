@@ -1,6 +1,7 @@
 //! Adam (DeepSpeech's optimiser) with its moments exposed, so that checkpoints hold the
 //! complete optimiser state and a resumed run continues exactly.
 
+use candle::backprop::GradStore;
 use candle::{Tensor, Var};
 
 /// Adam hyper-parameters (DeepSpeech's defaults: β1 0.9, β2 0.999, ε 1e-8).
@@ -77,6 +78,12 @@ impl Adam {
     /// Backpropagates `loss` and applies one update.
     pub fn backward_step(&mut self, loss: &Tensor) -> candle::Result<()> {
         let grads = loss.backward()?;
+        self.update(&grads)
+    }
+
+    /// Applies one update from gradients already computed (what [`Adam::backward_step`] does
+    /// after backpropagation; separate so that the two can be timed apart).
+    pub fn update(&mut self, grads: &GradStore) -> candle::Result<()> {
         self.step += 1;
         let AdamConfig {
             learning_rate,
