@@ -32,6 +32,10 @@ pub enum Error {
     /// An ARPA language model could not be loaded (see [`LmError`]).
     #[error(transparent)]
     Lm(#[from] LmError),
+    /// A binary scorer file could not be written or read (see
+    /// [`ScorerFileError`](crate::lm::binary::ScorerFileError)); the message names the file.
+    #[error(transparent)]
+    ScorerFile(#[from] crate::lm::binary::ScorerFileError),
     /// A tensor operation failed in candle.
     #[error("tensor error: {0}")]
     Candle(#[from] candle::Error),

@@ -1,25 +1,40 @@
 //! `ds-lm`: build a word n-gram language model (interpolated modified Kneser-Ney, as KenLM's
-//! `lmplz` estimates it) from plain text and write it as an ARPA file.
+//! `lmplz` estimates it) from plain text and write it as an ARPA file and/or a binary scorer
+//! file; or convert an existing ARPA file (e.g. from `lmplz`) into a scorer file, as DeepSpeech's
+//! `generate_scorer_package` did.
 
 use std::io::BufWriter;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use deepspeech_core::Alphabet;
+use deepspeech_core::lm::binary::{ScorerContents, ScorerFile};
 use deepspeech_core::lm::kneser_ney::{Corpus, DEFAULT_FALLBACK, KnConfig, Normalizer, estimate};
+use deepspeech_core::lm::{ArpaModel, DEFAULT_ALPHA, DEFAULT_BETA, LanguageModel};
 
 /// Build an n-gram language model from text files (one sentence per line) as KenLM's `lmplz`
 /// does: interpolated modified Kneser-Ney with `lmplz`'s discounts, pruning and `<s>`/`</s>`
 /// handling. Text is lower-cased and reduced to the alphabet: other letters and digits are
 /// dropped, other characters separate words, apostrophes around words are removed.
+///
+/// Outputs: `--arpa` (ARPA text) and/or `--scorer` (the binary scorer file the decoder maps:
+/// n-grams, vocabulary trie, default alpha/beta, checksum); at least one is required.
+///
+/// Conversion: `ds-lm --arpa_in model.arpa --scorer out.scorer` turns an existing ARPA file
+/// (e.g. from KenLM's `lmplz`) into a scorer file, as DeepSpeech's `generate_scorer_package` did.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {
     /// Training text (repeat for several files).
-    #[arg(long, required = true)]
+    #[arg(long, required_unless_present = "arpa_in")]
     text: Vec<PathBuf>,
+
+    /// Convert this ARPA file into a scorer file (needs --scorer) instead of estimating a model
+    /// from text.
+    #[arg(long = "arpa_in", conflicts_with_all = ["text", "arpa", "prune", "top_k", "discount_fallback", "alphabet"])]
+    arpa_in: Option<PathBuf>,
 
     /// Highest n-gram order.
     #[arg(long, default_value_t = 5)]
@@ -27,7 +42,19 @@ struct Args {
 
     /// Write the model here in ARPA format.
     #[arg(long)]
-    arpa: PathBuf,
+    arpa: Option<PathBuf>,
+
+    /// Write the model here as a binary scorer file (see `deepspeech_core::lm::binary`).
+    #[arg(long)]
+    scorer: Option<PathBuf>,
+
+    /// Language model weight stored in the scorer file (DeepSpeech's default).
+    #[arg(long = "lm_alpha", default_value_t = DEFAULT_ALPHA)]
+    lm_alpha: f32,
+
+    /// Word insertion bonus stored in the scorer file (DeepSpeech's default).
+    #[arg(long = "lm_beta", default_value_t = DEFAULT_BETA)]
+    lm_beta: f32,
 
     /// Raw-count pruning thresholds per order from unigrams, as `lmplz --prune` (e.g. `0 0 1`
     /// drops trigrams and above seen once); the last value repeats for higher orders; unigrams
@@ -49,9 +76,56 @@ struct Args {
     discount_fallback: Option<Vec<f32>>,
 }
 
+/// Size of a written file, for the summary.
+fn size(path: &Path) -> String {
+    match std::fs::metadata(path) {
+        Ok(m) => format!("{} bytes ({:.2} MB)", m.len(), m.len() as f64 / 1e6),
+        Err(e) => format!("size unknown ({e})"),
+    }
+}
+
+/// Writes `contents` as a scorer file, reopens it to check it, and reports.
+fn write_scorer(contents: &ScorerContents, path: &Path, start: Instant) -> Result<()> {
+    contents.write(path)?;
+    let check = ScorerFile::open(path)?;
+    println!(
+        "wrote scorer {} (order {}, {} words, alpha {}, beta {}): {} in {:.1} s",
+        path.display(),
+        check.order(),
+        contents.vocab.len(),
+        check.alpha(),
+        check.beta(),
+        size(path),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
     let start = Instant::now();
+    if !args.lm_alpha.is_finite() || !args.lm_beta.is_finite() {
+        bail!("--lm_alpha and --lm_beta must be finite numbers");
+    }
+    if let Some(arpa_in) = &args.arpa_in {
+        let Some(scorer) = &args.scorer else {
+            bail!("--arpa_in needs --scorer: the scorer file to write");
+        };
+        let model = ArpaModel::from_file(arpa_in)?;
+        println!(
+            "read {}: order {}, n-grams {:?}, {}",
+            arpa_in.display(),
+            model.order(),
+            model.counts(),
+            size(arpa_in)
+        );
+        let contents = ScorerContents::from_arpa(&model, args.lm_alpha, args.lm_beta);
+        drop(model);
+        return write_scorer(&contents, scorer, start);
+    }
+    if args.arpa.is_none() && args.scorer.is_none() {
+        bail!("nothing to write: give --arpa FILE and/or --scorer FILE");
+    }
     let alphabet = match &args.alphabet {
         Some(path) => Alphabet::from_file(path)?,
         None => Alphabet::english(),
@@ -111,18 +185,24 @@ fn main() -> Result<()> {
         );
     }
 
-    let file = std::fs::File::create(&args.arpa)
-        .with_context(|| format!("cannot create {}", args.arpa.display()))?;
-    let mut out = BufWriter::new(file);
-    model
-        .write_arpa(&mut out)
-        .and_then(|()| std::io::Write::flush(&mut out))
-        .with_context(|| format!("cannot write {}", args.arpa.display()))?;
-    println!(
-        "wrote {} in {:.1} s",
-        args.arpa.display(),
-        start.elapsed().as_secs_f64()
-    );
-    // TODO(lead): `--scorer out.scorer` (the binary scorer) belongs here once its format exists.
+    if let Some(arpa) = &args.arpa {
+        let file = std::fs::File::create(arpa)
+            .with_context(|| format!("cannot create {}", arpa.display()))?;
+        let mut out = BufWriter::new(file);
+        model
+            .write_arpa(&mut out)
+            .and_then(|()| std::io::Write::flush(&mut out))
+            .with_context(|| format!("cannot write {}", arpa.display()))?;
+        println!(
+            "wrote ARPA {}: {} in {:.1} s",
+            arpa.display(),
+            size(arpa),
+            start.elapsed().as_secs_f64()
+        );
+    }
+    if let Some(scorer) = &args.scorer {
+        let contents = ScorerContents::from_estimated(&model, args.lm_alpha, args.lm_beta);
+        write_scorer(&contents, scorer, start)?;
+    }
     Ok(())
 }

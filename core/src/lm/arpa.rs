@@ -562,6 +562,41 @@ impl ArpaModel {
         self.words.get(id as usize).map(String::as_str)
     }
 
+    /// The vocabulary in word-id order: the unigrams in file order, then `<unk>` when it was
+    /// added (see [`UNKNOWN_MISSING_LOG10`]).
+    pub fn vocabulary(&self) -> &[String] {
+        &self.words
+    }
+
+    /// The n-grams of order `n` (1 = unigrams) as (word ids oldest first, log10 probability,
+    /// log10 back-off), in no particular order; nothing for an order outside `1..=order`.
+    pub fn ngrams(&self, n: usize) -> Box<dyn Iterator<Item = (Vec<WordId>, f32, f32)> + '_> {
+        let bits = self.bits as usize;
+        let mask = (1u128 << bits) - 1;
+        // The inverse of `pack`: the oldest word sits in the highest bits.
+        let unpack = move |key: u128, w: &Weights| {
+            let ids = (0..n)
+                .map(|i| ((key >> (bits * (n - 1 - i))) & mask) as WordId)
+                .collect();
+            (ids, w.prob, w.backoff)
+        };
+        match n {
+            1 => Box::new(
+                self.unigrams
+                    .iter()
+                    .enumerate()
+                    .map(|(id, w)| (vec![id as WordId], w.prob, w.backoff)),
+            ),
+            _ => match self.tables.get(n.wrapping_sub(2)) {
+                None => Box::new(std::iter::empty()),
+                Some(Table::Narrow(m)) => {
+                    Box::new(m.iter().map(move |(&k, w)| unpack(u128::from(k), w)))
+                }
+                Some(Table::Wide(m)) => Box::new(m.iter().map(move |(&k, w)| unpack(k, w))),
+            },
+        }
+    }
+
     /// Bytes the loaded model holds, per table (an estimate from the tables' capacities).
     pub fn memory(&self) -> MemoryUsage {
         let mut table_bytes = vec![self.unigrams.capacity() * std::mem::size_of::<Weights>()];

@@ -24,11 +24,14 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use crate::lm::kneser_ney::EstimatedModel;
 use crate::lm::trie::{NodeId, VocabTrie};
-use crate::lm::{LanguageModel, WordId};
+use crate::lm::{ArpaModel, LanguageModel, WordId};
 
-const MAGIC: &[u8; 8] = b"DSSCORER";
+/// The first 8 bytes of every scorer file.
+pub const MAGIC: &[u8; 8] = b"DSSCORER";
 const VERSION: u32 = 1;
 const HEADER: usize = 64;
 
@@ -67,12 +70,51 @@ pub struct ScorerContents {
 }
 
 impl ScorerContents {
+    /// The contents of a scorer holding an ARPA model: the same vocabulary and word ids
+    /// (`<unk>` included when the loader added it), the same n-grams, probabilities and
+    /// back-offs, so the scorer file scores exactly as the [`ArpaModel`] does.
+    pub fn from_arpa(model: &ArpaModel, alpha: f32, beta: f32) -> Self {
+        Self {
+            vocab: model.vocabulary().to_vec(),
+            ngrams: (1..=model.order())
+                .map(|n| model.ngrams(n).collect())
+                .collect(),
+            alpha,
+            beta,
+        }
+    }
+
+    /// The contents of a scorer holding a model estimated by
+    /// [`kneser_ney::estimate`](crate::lm::kneser_ney::estimate), without going through ARPA
+    /// text: the same word ids (`<unk>` = 0, `<s>` = 1, `</s>` = 2) and n-grams.
+    pub fn from_estimated(model: &EstimatedModel, alpha: f32, beta: f32) -> Self {
+        Self {
+            vocab: model.vocabulary().to_vec(),
+            ngrams: (1..=model.order())
+                .map(|n| model.ngrams(n).collect())
+                .collect(),
+            alpha,
+            beta,
+        }
+    }
+
     /// Writes the file atomically (temporary file, fsync, rename).
     pub fn write(&self, path: &Path) -> Result<(), ScorerFileError> {
         let io = |reason| ScorerFileError::Io {
             path: path.to_owned(),
             reason,
         };
+        if let Some(missing) = ["<s>", "</s>", "<unk>"]
+            .into_iter()
+            .find(|m| !self.vocab.iter().any(|w| w == m))
+        {
+            return Err(ScorerFileError::Invalid {
+                path: path.to_owned(),
+                reason: format!(
+                    "the vocabulary has no {missing}, a scorer needs <s>, </s> and <unk>"
+                ),
+            });
+        }
         let payload = self.payload();
         let mut header = Vec::with_capacity(HEADER);
         header.extend_from_slice(MAGIC);
@@ -159,7 +201,7 @@ pub struct ScorerFile {
     vocab_bytes: usize,
     by_spelling: usize,
     vocab_len: usize,
-    trie: VocabTrie,
+    trie: Arc<VocabTrie>,
     specials: [WordId; 3],
 }
 
@@ -309,7 +351,7 @@ impl ScorerFile {
             vocab_bytes,
             by_spelling,
             vocab_len,
-            trie,
+            trie: Arc::new(trie),
             specials: [0; 3],
         };
         let find = |f: &Self, w: &str| f.lookup(w);
@@ -334,6 +376,11 @@ impl ScorerFile {
     /// The vocabulary trie stored in the file.
     pub fn trie(&self) -> &VocabTrie {
         &self.trie
+    }
+
+    /// The vocabulary trie stored in the file, shared (for [`Scorer::vocabulary`](crate::lm::Scorer::vocabulary)).
+    pub fn shared_trie(&self) -> Arc<VocabTrie> {
+        Arc::clone(&self.trie)
     }
 
     /// Size of the mapped file in bytes.

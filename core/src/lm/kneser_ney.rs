@@ -748,6 +748,16 @@ impl EstimatedModel {
         self.orders.iter().map(|o| o.keys.len()).collect()
     }
 
+    /// The n-grams of order `n` (1 = unigrams) as (word ids oldest first, log10 probability,
+    /// log10 backoff), sorted by word ids; nothing for an order outside `1..=order`.
+    pub fn ngrams(&self, n: usize) -> impl Iterator<Item = (Vec<WordId>, f32, f32)> + '_ {
+        let order = n.checked_sub(1).and_then(|k| self.orders.get(k));
+        order.into_iter().flat_map(move |o| {
+            (0..o.keys.len())
+                .map(move |i| (o.keys[i][..n].to_vec(), o.log10_prob[i], o.log10_backoff[i]))
+        })
+    }
+
     /// The id of `word`, or `<unk>`'s.
     pub fn id(&self, word: &str) -> WordId {
         self.ids.get(word).copied().unwrap_or(UNK)

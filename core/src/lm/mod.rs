@@ -99,9 +99,78 @@ impl Scorer {
         }
     }
 
+    /// Opens a language model file for the decoder, choosing the format from its first bytes:
+    ///
+    /// - a binary scorer file ([`binary::MAGIC`], written by `ds-lm --scorer`) is memory-mapped
+    ///   and checked ([`binary::ScorerFile::open`]); alpha, beta and the vocabulary trie come
+    ///   from the file;
+    /// - an ARPA text file (`\data\`, possibly after blank and `#` lines) is loaded as an
+    ///   [`ArpaModel`] with DeepSpeech's default weights and a trie built from its words.
+    ///
+    /// Errors name the file: missing or unreadable, truncated or corrupted scorer, malformed
+    /// ARPA (with the line), or neither format.
+    pub fn from_file(path: impl AsRef<std::path::Path>) -> crate::Result<Self> {
+        use std::io::Read;
+        let path = path.as_ref();
+        let io = |reason| binary::ScorerFileError::Io {
+            path: path.to_owned(),
+            reason,
+        };
+        let mut head = Vec::with_capacity(4096);
+        std::fs::File::open(path)
+            .map_err(io)?
+            .take(4096)
+            .read_to_end(&mut head)
+            .map_err(io)?;
+        if head.starts_with(binary::MAGIC) {
+            let file = binary::ScorerFile::open(path)?;
+            let (alpha, beta, vocabulary) = (file.alpha(), file.beta(), file.shared_trie());
+            return Ok(Self {
+                lm: Arc::new(file),
+                alpha,
+                beta,
+                vocabulary: Some(vocabulary),
+            });
+        }
+        if looks_like_arpa(&head) {
+            return Ok(Self::new(Arc::new(ArpaModel::from_file(path)?)));
+        }
+        let what = if head.is_empty() {
+            "the file is empty".to_string()
+        } else if head.starts_with(b"mmap lm http://kheafield.com/code") {
+            "this is a KenLM binary file: convert its ARPA with `ds-lm --arpa_in`".to_string()
+        } else if head.starts_with(&[0x1f, 0x8b]) {
+            "this is gzip data: decompress it first".to_string()
+        } else {
+            "neither a scorer file (no DSSCORER header) nor an ARPA file (no \\data\\ header)"
+                .to_string()
+        };
+        Err(binary::ScorerFileError::Invalid {
+            path: path.to_owned(),
+            reason: what,
+        }
+        .into())
+    }
+
     /// Natural-log conditional probability of `word` after `context` (DeepSpeech's
     /// `get_log_cond_prob`): KenLM's log10 score divided by log10(e).
     pub fn ln_cond_prob(&self, context: &[WordId], word: WordId) -> f32 {
         self.lm.log10_prob(context, word) / LOG10_E
     }
+}
+
+/// Whether the first bytes of a file look like ARPA text: `\data\` after blank and `#` comment
+/// lines (as KenLM reads them), or only comments within the bytes seen.
+fn looks_like_arpa(head: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(head);
+    let mut lines = text.split('\n').peekable();
+    while let Some(line) = lines.next() {
+        let complete = lines.peek().is_some();
+        let t = line.trim();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        return t.starts_with("\\data\\") || (!complete && "\\data\\".starts_with(t));
+    }
+    head.len() >= 4096
 }
