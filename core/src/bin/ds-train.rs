@@ -5,13 +5,15 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use deepspeech_core::Alphabet;
+use deepspeech_core::decoder::HotWords;
+use deepspeech_core::train::evaluate::{DecodeOptions, load_scorer};
 use deepspeech_core::train::{TrainOptions, run};
 
 /// Train a DeepSpeech acoustic model on DeepSpeech CSVs (wav_filename,wav_filesize,transcript),
 /// checkpointing atomically so an interrupted run resumes exactly where it stopped; evaluate it
 /// (WER/CER) and export it as one self-describing .safetensors file.
 #[derive(Parser, Debug)]
-#[command(version, about, rename_all = "snake_case")]
+#[command(version, rename_all = "snake_case")]
 struct Args {
     /// Comma-separated training CSVs. Without them, only --test_files are evaluated (from
     /// --checkpoint_dir or --load_checkpoint_dir).
@@ -100,6 +102,33 @@ struct Args {
     /// Samples shown per section of the test report.
     #[arg(long, default_value_t = 5)]
     report_count: usize,
+    /// External scorer (word n-gram language model, an ARPA file for now) for decoding the test
+    /// set: each completed word adds lm_alpha x ln P(word | context) + lm_beta, and words are
+    /// restricted to its vocabulary. Tune the weights for it with ds-tune.
+    #[arg(long, alias = "scorer_path")]
+    scorer: Option<PathBuf>,
+    /// Language model weight, overriding the scorer's (DeepSpeech's default 0.931289).
+    #[arg(long)]
+    lm_alpha: Option<f32>,
+    /// Word insertion bonus, overriding the scorer's (DeepSpeech's default 1.183414).
+    #[arg(long)]
+    lm_beta: Option<f32>,
+    /// Beam width of the CTC beam search used on the test set. 0 or 1 without --scorer decodes
+    /// greedily (best path); with a scorer it must be at least 1.
+    #[arg(long, default_value_t = 1024)]
+    beam_width: usize,
+    /// Beam search: per frame, keep the most likely characters until their probabilities sum to
+    /// this (1.0: keep all).
+    #[arg(long, default_value_t = 1.0)]
+    cutoff_prob: f64,
+    /// Beam search: keep at most this many characters per frame (only when --cutoff_prob < 1).
+    #[arg(long, default_value_t = 300)]
+    cutoff_top_n: usize,
+    /// Hot-words for the test decoding, "word:boost,word:boost" (a positive boost favours the
+    /// word, a negative one avoids it; added to its language-model log-probability, so only with
+    /// --scorer, as in DeepSpeech).
+    #[arg(long, default_value = "")]
+    hot_words: String,
     /// Compute device: cpu, cuda or cuda:N (default: CUDA when built with it and present).
     #[arg(long)]
     device: Option<String>,
@@ -115,6 +144,33 @@ fn main() {
     }
 }
 
+/// The test decoder from the scorer and beam flags.
+fn decode_options(args: &Args) -> Result<DecodeOptions> {
+    let mut decoder = DecodeOptions::default();
+    decoder.beam.beam_width = args.beam_width;
+    decoder.beam.cutoff_prob = args.cutoff_prob;
+    decoder.beam.cutoff_top_n = args.cutoff_top_n;
+    decoder.hot_words = HotWords::parse(&args.hot_words).context("--hot_words")?;
+    match &args.scorer {
+        Some(path) => {
+            let mut scorer = load_scorer(path)
+                .with_context(|| format!("cannot load the scorer {}", path.display()))?;
+            scorer.alpha = args.lm_alpha.unwrap_or(scorer.alpha);
+            scorer.beta = args.lm_beta.unwrap_or(scorer.beta);
+            decoder.scorer = Some(scorer);
+        }
+        None if args.lm_alpha.is_some() || args.lm_beta.is_some() => {
+            eprintln!("ds-train: warning: --lm_alpha and --lm_beta have no effect without --scorer")
+        }
+        None if !decoder.hot_words.is_empty() => {
+            eprintln!("ds-train: warning: --hot_words have no effect without --scorer")
+        }
+        None => {}
+    }
+    decoder.validate()?;
+    Ok(decoder)
+}
+
 fn run_cli(args: Args) -> Result<()> {
     if args.train_files.is_empty() && args.test_files.is_empty() {
         bail!("nothing to do: give --train_files and/or --test_files");
@@ -126,6 +182,7 @@ fn run_cli(args: Args) -> Result<()> {
     let device =
         deepspeech_core::device::select(args.device.as_deref()).map_err(anyhow::Error::msg)?;
     let mut options = TrainOptions::new(alphabet);
+    options.decoder = decode_options(&args)?;
     options.train_files = args.train_files;
     options.dev_files = args.dev_files;
     options.test_files = args.test_files.clone();

@@ -1,18 +1,164 @@
 //! Evaluation as DeepSpeech reports it: loss, WER and CER over a set, then the best, median and
 //! worst samples with their reference and hypothesis.
+//!
+//! The acoustic model runs once per set ([`acoustic_outputs`]); decoding
+//! ([`decode_all`], greedy or DeepSpeech's beam search with an optional scorer and hot-words, as
+//! [`DecodeOptions`] say) then runs on every core, one sample per task, since the beam search
+//! dominates the time.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use candle::{D, Device, Tensor};
+use indicatif::ProgressBar;
+use rayon::prelude::*;
 
 use crate::alphabet::Alphabet;
 use crate::ctc::{CtcOptions, Impossible, ctc_loss};
-use crate::decoder::greedy_decode;
-use crate::error::Result;
+use crate::decoder::{BeamConfig, HotWords, beam_search, greedy_decode};
+use crate::error::{DecoderError, Result};
 use crate::features::FeatureMatrix;
+use crate::lm::{ArpaModel, Scorer};
 use crate::metrics::{char_errors, rate, word_errors};
 use crate::model::DeepSpeech;
 use crate::train::batch;
+
+/// Loads the external scorer at `path` with DeepSpeech's default weights and the model's
+/// vocabulary restriction. For now an ARPA file; the one place to change when other scorer
+/// formats arrive.
+pub fn load_scorer(path: &Path) -> Result<Scorer> {
+    Ok(Scorer::new(Arc::new(ArpaModel::from_file(path)?)))
+}
+
+/// How transcripts are decoded from the acoustic model's log-probabilities.
+///
+/// Greedy (best path) when there is no scorer and `beam.beam_width` is 0 or 1; otherwise
+/// DeepSpeech 0.9's prefix beam search ([`beam_search`], best candidate), with the scorer's
+/// language model and vocabulary when given. Hot-words act only with a scorer, as in
+/// DeepSpeech.
+#[derive(Debug, Clone)]
+pub struct DecodeOptions {
+    /// Beam width and class pruning (`candidates` is ignored: the best one is used).
+    pub beam: BeamConfig,
+    /// Language model with its weights (`alpha`, `beta`).
+    pub scorer: Option<Scorer>,
+    /// Word boosts (only with a scorer).
+    pub hot_words: HotWords,
+}
+
+impl Default for DecodeOptions {
+    /// DeepSpeech's: beam search of width 1024, no scorer, no hot-words.
+    fn default() -> Self {
+        Self {
+            beam: BeamConfig::default(),
+            scorer: None,
+            hot_words: HotWords::new(),
+        }
+    }
+}
+
+impl DecodeOptions {
+    /// Greedy decoding (no scorer, width 1).
+    pub fn greedy() -> Self {
+        let mut out = Self::default();
+        out.beam.beam_width = 1;
+        out
+    }
+
+    /// Whether decoding is greedy: no scorer and a beam width of 0 or 1.
+    pub fn is_greedy(&self) -> bool {
+        self.scorer.is_none() && self.beam.beam_width <= 1
+    }
+
+    /// Refuses settings the beam search cannot use (a width of 0 with a scorer, bad cutoffs).
+    pub fn validate(&self) -> Result<()> {
+        if self.is_greedy() {
+            return Ok(());
+        }
+        if self.beam.beam_width == 0 {
+            return Err(
+                DecoderError::Config("beam_width must be at least 1 with a scorer".into()).into(),
+            );
+        }
+        if self.beam.cutoff_top_n == 0 {
+            return Err(DecoderError::Config("cutoff_top_n must be at least 1".into()).into());
+        }
+        if !(self.beam.cutoff_prob > 0.0 && self.beam.cutoff_prob <= 1.0) {
+            return Err(DecoderError::Config(format!(
+                "cutoff_prob is {}, not in (0, 1]",
+                self.beam.cutoff_prob
+            ))
+            .into());
+        }
+        Ok(())
+    }
+
+    /// One line saying which decoder runs, for reports.
+    pub fn describe(&self) -> String {
+        if self.is_greedy() {
+            return "greedy (best path)".into();
+        }
+        let mut out = format!("beam search, width {}", self.beam.beam_width);
+        if self.beam.cutoff_prob < 1.0 {
+            out.push_str(&format!(
+                ", cutoff_prob {}, cutoff_top_n {}",
+                self.beam.cutoff_prob, self.beam.cutoff_top_n
+            ));
+        }
+        match &self.scorer {
+            Some(s) => out.push_str(&format!(
+                ", scorer (order {}, alpha {}, beta {})",
+                s.lm.order(),
+                s.alpha,
+                s.beta
+            )),
+            None => out.push_str(", no scorer"),
+        }
+        if !self.hot_words.is_empty() {
+            let state = if self.scorer.is_some() {
+                ""
+            } else {
+                ", ignored without a scorer"
+            };
+            out.push_str(&format!(", {} hot-word(s){state}", self.hot_words.len()));
+        }
+        out
+    }
+
+    /// Decodes one sample's `[frames, classes]` natural-log probabilities (blank last).
+    pub fn decode(&self, log_probs: &[f32], alphabet: &Alphabet) -> Result<String> {
+        if self.is_greedy() {
+            let labels: Vec<usize> = greedy_decode(log_probs, alphabet.len() + 1, alphabet.blank())
+                .into_iter()
+                .map(|t| t.label)
+                .collect();
+            return Ok(alphabet.decode(&labels)?);
+        }
+        let hot_words = (!self.hot_words.is_empty()).then_some(&self.hot_words);
+        let best = beam_search(
+            log_probs,
+            alphabet.len() + 1,
+            alphabet,
+            &self.beam,
+            self.scorer.as_ref(),
+            hot_words,
+        )?
+        .into_iter()
+        .next();
+        Ok(best.map(|c| c.text).unwrap_or_default())
+    }
+}
+
+/// The acoustic model's output for one sample of a set.
+#[derive(Debug, Clone)]
+pub struct AcousticOutput {
+    /// Index of the sample in the set.
+    pub index: usize,
+    /// Row-major `[frames, classes]` log-softmax (natural log) probabilities, blank last.
+    pub log_probs: Vec<f32>,
+    /// CTC loss.
+    pub loss: f64,
+}
 
 /// One evaluated sample.
 #[derive(Debug, Clone)]
@@ -40,6 +186,8 @@ pub struct Report {
     pub wer: f64,
     /// Character error rate.
     pub cer: f64,
+    /// The decoder used ([`DecodeOptions::describe`]).
+    pub decoder: String,
     /// Per-sample results, sorted from best to worst (WER, then loss).
     pub samples: Vec<SampleResult>,
 }
@@ -69,17 +217,16 @@ pub fn mean_loss(
     Ok(sum / n.max(1) as f64)
 }
 
-/// Loss, WER and CER of a set, decoding greedily.
-pub fn evaluate(
+/// Runs the model once over a set (in batches of `batch_size`) and keeps each sample's
+/// log-probabilities and loss, in batch order; `progress` advances by one per sample.
+pub fn acoustic_outputs(
     model: &DeepSpeech,
     set: &EvalSet,
-    alphabet: &Alphabet,
     batch_size: usize,
     device: &Device,
-) -> Result<Report> {
-    let mut samples = Vec::new();
-    let blank = alphabet.blank();
-    let classes = alphabet.len() + 1;
+    progress: &ProgressBar,
+) -> Result<Vec<AcousticOutput>> {
+    let mut out = Vec::new();
     for_each_batch(
         model,
         set,
@@ -88,45 +235,101 @@ pub fn evaluate(
         |batch, log_probs, losses| {
             // [T, B, C] → per sample [len, C]
             let lp: Vec<Vec<Vec<f32>>> = log_probs.transpose(0, 1)?.to_vec3()?;
-            for (j, &i) in batch.indices.iter().enumerate() {
-                let rows: Vec<f32> = lp[j][..batch.lengths[j]].concat();
-                let labels: Vec<usize> = greedy_decode(&rows, classes, blank)
-                    .into_iter()
-                    .map(|t| t.label)
-                    .collect();
-                let hypothesis = alphabet.decode(&labels)?;
-                let reference = set.transcripts[i].clone();
-                let (we, wn) = word_errors(&reference, &hypothesis);
-                let (ce, cn) = char_errors(&reference, &hypothesis);
-                samples.push(SampleResult {
-                    wav: set.wavs[i].clone(),
-                    reference,
-                    hypothesis,
+            for (j, &index) in batch.indices.iter().enumerate() {
+                out.push(AcousticOutput {
+                    index,
+                    log_probs: lp[j][..batch.lengths[j]].concat(),
                     loss: losses[j],
-                    wer: rate(we, wn),
-                    cer: rate(ce, cn),
                 });
+                progress.inc(1);
             }
             Ok(0.0)
         },
     )?;
+    Ok(out)
+}
+
+/// Decodes every output on all cores (rayon, one sample per task), in the order given;
+/// `progress` advances by one per sample.
+pub fn decode_all(
+    outputs: &[AcousticOutput],
+    alphabet: &Alphabet,
+    decoder: &DecodeOptions,
+    progress: &ProgressBar,
+) -> Result<Vec<String>> {
+    decoder.validate()?;
+    outputs
+        .par_iter()
+        .map(|o| {
+            let text = decoder.decode(&o.log_probs, alphabet);
+            progress.inc(1);
+            text
+        })
+        .collect()
+}
+
+/// Corpus-level (WER, CER) of hypotheses against references: total edits over total
+/// reference words (characters), as DeepSpeech computes them.
+pub fn error_rates<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> (f64, f64) {
     let (mut we, mut wn, mut ce, mut cn) = (0, 0, 0, 0);
-    for s in &samples {
-        let (e, n) = word_errors(&s.reference, &s.hypothesis);
+    for (reference, hypothesis) in pairs {
+        let (e, n) = word_errors(reference, hypothesis);
         we += e;
         wn += n;
-        let (e, n) = char_errors(&s.reference, &s.hypothesis);
+        let (e, n) = char_errors(reference, hypothesis);
         ce += e;
         cn += n;
     }
+    (rate(we, wn), rate(ce, cn))
+}
+
+/// Loss, WER and CER of a set, decoding as `decoder` says (the model runs in batches, the
+/// decoding on every core); `progress` advances twice per sample (model, then decoder).
+pub fn evaluate(
+    model: &DeepSpeech,
+    set: &EvalSet,
+    alphabet: &Alphabet,
+    batch_size: usize,
+    device: &Device,
+    decoder: &DecodeOptions,
+    progress: &ProgressBar,
+) -> Result<Report> {
+    decoder.validate()?;
+    let outputs = acoustic_outputs(model, set, batch_size, device, progress)?;
+    let hypotheses = decode_all(&outputs, alphabet, decoder, progress)?;
+    let mut samples: Vec<SampleResult> = outputs
+        .iter()
+        .zip(hypotheses)
+        .map(|(o, hypothesis)| sample_result(set, o, hypothesis))
+        .collect();
+    let (wer, cer) = error_rates(
+        samples
+            .iter()
+            .map(|s| (s.reference.as_str(), s.hypothesis.as_str())),
+    );
     let loss = samples.iter().map(|s| s.loss).sum::<f64>() / samples.len().max(1) as f64;
     samples.sort_by(|a, b| a.wer.total_cmp(&b.wer).then(a.loss.total_cmp(&b.loss)));
     Ok(Report {
         loss,
-        wer: rate(we, wn),
-        cer: rate(ce, cn),
+        wer,
+        cer,
+        decoder: decoder.describe(),
         samples,
     })
+}
+
+fn sample_result(set: &EvalSet, output: &AcousticOutput, hypothesis: String) -> SampleResult {
+    let reference = set.transcripts[output.index].clone();
+    let (we, wn) = word_errors(&reference, &hypothesis);
+    let (ce, cn) = char_errors(&reference, &hypothesis);
+    SampleResult {
+        wav: set.wavs[output.index].clone(),
+        reference,
+        hypothesis,
+        loss: output.loss,
+        wer: rate(we, wn),
+        cer: rate(ce, cn),
+    }
 }
 
 /// Runs the model over a set in batches; `f` gets the batch, its log-probabilities and the
@@ -165,11 +368,12 @@ fn for_each_batch(
 }
 
 impl Report {
-    /// The report as DeepSpeech prints it: totals, then `count` best, median and worst samples.
+    /// The report as DeepSpeech prints it: totals and the decoder, then `count` best, median
+    /// and worst samples.
     pub fn render(&self, name: &str, count: usize) -> String {
         let mut out = format!(
-            "Test on {name} - WER: {:.6}, CER: {:.6}, loss: {:.6}\n",
-            self.wer, self.cer, self.loss
+            "Test on {name} - WER: {:.6}, CER: {:.6}, loss: {:.6}\nDecoder: {}\n",
+            self.wer, self.cer, self.loss, self.decoder
         );
         let line = "-".repeat(80);
         let n = self.samples.len();

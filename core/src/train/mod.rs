@@ -1,5 +1,6 @@
 //! Training: dataset CSVs, features, batches, the optimiser, checkpoints and the training loop
-//! behind `ds-train`.
+//! behind `ds-train`; evaluation with greedy or beam-search decoding; language-model weight
+//! tuning behind `ds-tune`.
 
 pub mod batch;
 pub mod checkpoint;
@@ -9,5 +10,6 @@ pub mod features;
 pub mod optim;
 pub mod plot;
 pub mod trainer;
+pub mod tune;
 
 pub use trainer::{TrainOptions, TrainSummary, run};

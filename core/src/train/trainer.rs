@@ -18,7 +18,7 @@ use crate::features::{FeatureConfig, FeatureMatrix};
 use crate::model::{self, Config, DeepSpeech, Dropout};
 use crate::train::checkpoint::{self, EpochRecord, TrainState};
 use crate::train::dataset::{Dataset, Skipped};
-use crate::train::evaluate::{self, EvalSet, Report};
+use crate::train::evaluate::{self, DecodeOptions, EvalSet, Report};
 use crate::train::optim::{Adam, AdamConfig};
 use crate::train::{batch, features, plot};
 
@@ -80,6 +80,9 @@ pub struct TrainOptions {
     pub max_steps: Option<u64>,
     /// Samples per section in the test report.
     pub report_count: usize,
+    /// How the test set is decoded (default: beam search of width 1024 without scorer, as
+    /// DeepSpeech; greedy with [`DecodeOptions::greedy`]).
+    pub decoder: DecodeOptions,
     /// Show progress bars.
     pub progress: bool,
     /// Compute device.
@@ -117,6 +120,7 @@ impl TrainOptions {
             shuffle_batches: false,
             max_steps: None,
             report_count: 5,
+            decoder: DecodeOptions::default(),
             progress: true,
             device: Device::Cpu,
         }
@@ -141,7 +145,7 @@ pub struct TrainSummary {
 }
 
 /// A dataset with its features.
-struct Prepared {
+pub(crate) struct Prepared {
     wavs: Vec<PathBuf>,
     transcripts: Vec<String>,
     labels: Vec<Vec<u32>>,
@@ -149,7 +153,9 @@ struct Prepared {
 }
 
 impl Prepared {
-    fn load(
+    /// Reads the CSVs and computes (or loads cached) features on all cores; uses the options'
+    /// alphabet, feature cache and progress setting.
+    pub(crate) fn load(
         files: &[PathBuf],
         what: &str,
         options: &TrainOptions,
@@ -192,13 +198,19 @@ impl Prepared {
         })
     }
 
-    fn eval_set(&self) -> EvalSet<'_> {
+    /// The set as the evaluation takes it.
+    pub(crate) fn eval_set(&self) -> EvalSet<'_> {
         EvalSet {
             wavs: &self.wavs,
             transcripts: &self.transcripts,
             labels: &self.labels,
             features: &self.features,
         }
+    }
+
+    /// Number of samples with features (the others were skipped).
+    pub(crate) fn usable(&self) -> usize {
+        self.features.iter().flatten().count()
     }
 
     fn lengths(&self) -> Vec<Option<usize>> {
@@ -209,7 +221,8 @@ impl Prepared {
     }
 }
 
-fn progress_bar(show: bool, len: u64, what: &str) -> ProgressBar {
+/// A progress bar on stderr (hidden when `show` is false).
+pub(crate) fn progress_bar(show: bool, len: u64, what: &str) -> ProgressBar {
     if !show {
         return ProgressBar::hidden();
     }
@@ -260,21 +273,7 @@ const LAYERS_FROM_OUTPUT: [&str; 6] = [
 /// `model.safetensors`, or a checkpoint folder. The last `drop` layers keep their fresh
 /// initialisation (so the output layer can change alphabet).
 fn load_source_weights(path: &Path, varmap: &VarMap, config: &Config, drop: usize) -> Result<()> {
-    let file = if path.is_dir() {
-        [
-            path.join("model.safetensors"),
-            checkpoint::best_path(path),
-            checkpoint::last_path(path),
-        ]
-        .into_iter()
-        .find(|p| p.is_file())
-        .ok_or_else(|| CheckpointError::Corrupt {
-            path: path.to_owned(),
-            reason: "no model.safetensors, best.safetensors or last.safetensors in it".into(),
-        })?
-    } else {
-        path.to_owned()
-    };
+    let file = model_file(path)?;
     let read = model::io::read(&file)?;
     let prefix = if read.tensors.keys().any(|k| k.starts_with("model.")) {
         "model."
@@ -312,8 +311,31 @@ fn load_source_weights(path: &Path, varmap: &VarMap, config: &Config, drop: usiz
     Ok(())
 }
 
+/// The weights file behind `path`: the path itself when it is a file, else the folder's
+/// `model.safetensors`, `best.safetensors` or `last.safetensors`, the first that exists.
+pub(crate) fn model_file(path: &Path) -> Result<PathBuf, CheckpointError> {
+    if !path.is_dir() {
+        return Ok(path.to_owned());
+    }
+    [
+        path.join("model.safetensors"),
+        checkpoint::best_path(path),
+        checkpoint::last_path(path),
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
+    .ok_or_else(|| CheckpointError::Corrupt {
+        path: path.to_owned(),
+        reason: "no model.safetensors, best.safetensors or last.safetensors in it".into(),
+    })
+}
+
 /// Trains (and/or evaluates) as the options say.
 pub fn run(options: &TrainOptions) -> Result<TrainSummary> {
+    if !options.test_files.is_empty() {
+        // Refuse bad decoder settings before training, not after.
+        options.decoder.validate()?;
+    }
     let mut config = Config::new(options.n_hidden, &options.alphabet);
     config.dropout = [options.dropout_rate; 4];
     let mut summary = TrainSummary::default();
@@ -420,16 +442,25 @@ pub fn run(options: &TrainOptions) -> Result<TrainSummary> {
             &config.features,
             &mut summary.skipped,
         )?;
-        let report = evaluate::evaluate(
-            &model,
-            &test.eval_set(),
-            &options.alphabet,
-            options.test_batch_size,
-            &options.device,
-        )?;
-        summary.test = Some(report);
+        summary.test = Some(test_report(options, &model, &test)?);
     }
     Ok(summary)
+}
+
+/// Evaluates the test set with the options' decoder, with a progress bar (model, then decoder).
+fn test_report(options: &TrainOptions, model: &DeepSpeech, test: &Prepared) -> Result<Report> {
+    let bar = progress_bar(options.progress, 2 * test.usable() as u64, "test");
+    let report = evaluate::evaluate(
+        model,
+        &test.eval_set(),
+        &options.alphabet,
+        options.test_batch_size,
+        &options.device,
+        &options.decoder,
+        &bar,
+    );
+    bar.finish_and_clear();
+    report
 }
 
 /// Exports the best weights when a dev set chose them, else the last ones.
