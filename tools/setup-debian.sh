@@ -16,6 +16,10 @@ PACKAGES=(
     # GStreamer headers for gstreamer-rs, and the runtime the tests drive
     libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
     gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+    # the live-microphone example's test: a PulseAudio daemon with a null sink
+    pulseaudio pulseaudio-utils gstreamer1.0-pulseaudio
+    # the Python client example (Debian's /usr/bin/python3 with PyGObject)
+    python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0
 )
 
 export DEBIAN_FRONTEND=noninteractive

@@ -202,3 +202,57 @@ fn corrupt_models_and_bad_audio_fail_with_a_reason() {
         "{err}"
     );
 }
+
+#[test]
+fn a_scorer_and_hot_words_steer_the_decode() {
+    use deepspeech_core::lm::binary::ScorerContents;
+    use deepspeech_core::lm::kneser_ney::{Corpus, KnConfig, Normalizer, estimate};
+    // A trigram scorer from DeepSpeech's smoke-test corpus, written as a binary scorer file.
+    let text = std::fs::read_to_string(shared("text/ldc93s1-smoke-vocab.txt")).unwrap();
+    let mut corpus = Corpus::new();
+    corpus.add_text(&text, &Normalizer::new(Alphabet::english()));
+    let lm = estimate(
+        &corpus,
+        &KnConfig {
+            order: 3,
+            discount_fallback: Some([0.5, 1.0, 1.5]),
+            ..KnConfig::default()
+        },
+    )
+    .unwrap();
+    let scorer = work_dir().join("smoke.scorer");
+    ScorerContents::from_estimated(&lm, 0.931289, 1.183414)
+        .write(&scorer)
+        .unwrap();
+
+    let wav = shared("ldc93s1/LDC93S1.wav");
+    let args = [
+        "--model",
+        model().to_str().unwrap(),
+        "--audio",
+        wav.to_str().unwrap(),
+        "--scorer",
+        scorer.to_str().unwrap(),
+        "--beam_width",
+        "64",
+    ];
+    let with_lm = stdout(&deepspeech(&args));
+    assert_eq!(with_lm.trim(), SENTENCE);
+    let mut hot = args.to_vec();
+    hot.extend(["--hot_words", "dark:-30"]);
+    let steered = stdout(&deepspeech(&hot));
+    assert!(
+        !steered.contains("dark"),
+        "a strongly negative hot-word removes the word: {steered}"
+    );
+
+    let o = deepspeech(&[
+        "--model",
+        model().to_str().unwrap(),
+        "--audio",
+        wav.to_str().unwrap(),
+        "--lm_alpha",
+        "1",
+    ]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("need --scorer"));
+}

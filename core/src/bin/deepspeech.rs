@@ -9,6 +9,7 @@ use clap::Parser;
 use deepspeech_core::audio::read_wav;
 use deepspeech_core::decoder::HotWords;
 use deepspeech_core::engine::{Model, Transcript};
+use deepspeech_core::lm::Scorer;
 
 /// Speech-to-text on WAV files of any PCM/float encoding, sample rate and channel count.
 /// The transcript goes to stdout; errors go to stderr with a non-zero exit status.
@@ -35,6 +36,15 @@ struct Args {
     /// Print model-loading and inference timings to stderr.
     #[arg(short = 't')]
     timings: bool,
+    /// External scorer: a binary scorer from `ds-lm --scorer`, or an ARPA language model.
+    #[arg(long)]
+    scorer: Option<PathBuf>,
+    /// Language model weight (default: the scorer's own, or DeepSpeech's 0.931289 for ARPA).
+    #[arg(long)]
+    lm_alpha: Option<f32>,
+    /// Word insertion bonus (default: the scorer's own, or DeepSpeech's 1.183414 for ARPA).
+    #[arg(long)]
+    lm_beta: Option<f32>,
     /// Beam width of the CTC prefix beam search (1 decodes greedily when there is no scorer
     /// and no hot-word).
     #[arg(long, default_value_t = 1024)]
@@ -92,6 +102,21 @@ fn run(args: Args) -> Result<()> {
     let started = Instant::now();
     let mut model = Model::load(&args.model).context("cannot load the model")?;
     model.set_beam_width(args.beam_width);
+    if let Some(path) = &args.scorer {
+        let started = Instant::now();
+        let scorer = Scorer::from_file(path).context("cannot load the scorer")?;
+        let (alpha, beta) = (
+            args.lm_alpha.unwrap_or(scorer.alpha),
+            args.lm_beta.unwrap_or(scorer.beta),
+        );
+        model.set_scorer(Some(scorer));
+        model.set_scorer_alpha_beta(alpha, beta);
+        if args.timings {
+            eprintln!("Loaded scorer in {:.3}s.", started.elapsed().as_secs_f64());
+        }
+    } else if args.lm_alpha.is_some() || args.lm_beta.is_some() {
+        bail!("--lm_alpha and --lm_beta need --scorer");
+    }
     if let Some(spec) = &args.hot_words {
         model.set_hot_words(Some(HotWords::parse(spec)?));
     }

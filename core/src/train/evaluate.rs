@@ -7,7 +7,6 @@
 //! dominates the time.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use candle::{D, Device, Tensor};
 use indicatif::ProgressBar;
@@ -18,7 +17,7 @@ use crate::ctc::{CtcOptions, Impossible, ctc_loss};
 use crate::decoder::{BeamConfig, HotWords, beam_search, greedy_decode};
 use crate::error::{DecoderError, Result};
 use crate::features::FeatureMatrix;
-use crate::lm::{ArpaModel, Scorer};
+use crate::lm::Scorer;
 use crate::metrics::{char_errors, rate, word_errors};
 use crate::model::DeepSpeech;
 use crate::train::batch;
@@ -27,7 +26,7 @@ use crate::train::batch;
 /// vocabulary restriction. For now an ARPA file; the one place to change when other scorer
 /// formats arrive.
 pub fn load_scorer(path: &Path) -> Result<Scorer> {
-    Ok(Scorer::new(Arc::new(ArpaModel::from_file(path)?)))
+    Scorer::from_file(path)
 }
 
 /// How transcripts are decoded from the acoustic model's log-probabilities.

@@ -31,6 +31,7 @@ use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 use deepspeech_core::audio::{RawFormat, downmix_bytes_into};
 use deepspeech_core::decoder::HotWords;
 use deepspeech_core::engine::{Model, Stream, Transcript};
+use deepspeech_core::lm::Scorer;
 use deepspeech_core::vad::{Vad, VadConfig, VadEvent};
 use gst::glib;
 use gst::prelude::*;
@@ -67,6 +68,9 @@ struct Settings {
     beam_width: u32,
     hot_words: Option<String>,
     candidates: u32,
+    scorer: Option<String>,
+    lm_alpha: f64,
+    lm_beta: f64,
 }
 
 impl Default for Settings {
@@ -82,6 +86,9 @@ impl Default for Settings {
             beam_width: DEFAULT_BEAM_WIDTH,
             hot_words: None,
             candidates: 1,
+            scorer: None,
+            lm_alpha: -1.0,
+            lm_beta: -1.0,
         }
     }
 }
@@ -167,6 +174,8 @@ struct ModelKey {
     path: String,
     beam_width: u32,
     hot_words: Option<String>,
+    scorer: Option<String>,
+    weights: (u64, u64),
 }
 
 /// What a chain or event call produced, pushed after the state lock is released.
@@ -239,6 +248,8 @@ impl DeepSpeech {
             path: path.clone(),
             beam_width: settings.beam_width,
             hot_words: settings.hot_words.clone(),
+            scorer: settings.scorer.clone(),
+            weights: (settings.lm_alpha.to_bits(), settings.lm_beta.to_bits()),
         };
         if let Some((loaded, _)) = lock(&self.model).as_ref()
             && *loaded == key
@@ -253,6 +264,30 @@ impl DeepSpeech {
             )
         })?;
         model.set_beam_width(settings.beam_width as usize);
+        if let Some(path) = settings
+            .scorer
+            .as_deref()
+            .filter(|p| !p.is_empty() && *p != "none")
+        {
+            let scorer = Scorer::from_file(path).map_err(|e| {
+                gst::error_msg!(
+                    gst::ResourceError::OpenRead,
+                    ("deepspeech: cannot load scorer: {e}")
+                )
+            })?;
+            let alpha = if settings.lm_alpha >= 0.0 {
+                settings.lm_alpha as f32
+            } else {
+                scorer.alpha
+            };
+            let beta = if settings.lm_beta >= 0.0 {
+                settings.lm_beta as f32
+            } else {
+                scorer.beta
+            };
+            model.set_scorer(Some(scorer));
+            model.set_scorer_alpha_beta(alpha, beta);
+        }
         if let Some(spec) = settings
             .hot_words
             .as_deref()
@@ -869,6 +904,27 @@ impl ObjectImpl for DeepSpeech {
                     .default_value(0)
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecString::builder("scorer")
+                    .nick("Scorer")
+                    .blurb("External scorer (binary from ds-lm --scorer, or an ARPA model); unset or \"none\" decodes without a language model. Takes effect on the next NULL→READY")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecDouble::builder("lm-alpha")
+                    .nick("LM alpha")
+                    .blurb("Language model weight; negative = the scorer's own (DeepSpeech's 0.931289 for ARPA)")
+                    .minimum(-1.0)
+                    .maximum(100.0)
+                    .default_value(-1.0)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecDouble::builder("lm-beta")
+                    .nick("LM beta")
+                    .blurb("Word insertion bonus; negative = the scorer's own (DeepSpeech's 1.183414 for ARPA)")
+                    .minimum(-1.0)
+                    .maximum(100.0)
+                    .default_value(-1.0)
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecUInt::builder("beam-width")
                     .nick("Beam width")
                     .blurb("Beam width of the CTC prefix beam search for final results (1 = greedy when no hot-words)")
@@ -915,6 +971,9 @@ impl ObjectImpl for DeepSpeech {
             "partial-interval" => s.partial_interval = value.get().expect("type checked upstream"),
             "latency" => s.latency = value.get().expect("type checked upstream"),
             "beam-width" => s.beam_width = value.get().expect("type checked upstream"),
+            "scorer" => s.scorer = value.get().expect("type checked upstream"),
+            "lm-alpha" => s.lm_alpha = value.get().expect("type checked upstream"),
+            "lm-beta" => s.lm_beta = value.get().expect("type checked upstream"),
             "hot-words" => s.hot_words = value.get().expect("type checked upstream"),
             "candidates" => s.candidates = value.get().expect("type checked upstream"),
             "device" => {
@@ -937,6 +996,9 @@ impl ObjectImpl for DeepSpeech {
             "partial-interval" => s.partial_interval.to_value(),
             "latency" => s.latency.to_value(),
             "beam-width" => s.beam_width.to_value(),
+            "scorer" => s.scorer.to_value(),
+            "lm-alpha" => s.lm_alpha.to_value(),
+            "lm-beta" => s.lm_beta.to_value(),
             "hot-words" => s.hot_words.to_value(),
             "candidates" => s.candidates.to_value(),
             "device" => s.device.to_value(),
