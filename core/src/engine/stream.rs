@@ -229,12 +229,17 @@ impl Stream {
     /// As [`finish`](Self::finish), also returning every frame's log-probabilities
     /// (`[frames × classes]`), for tools that rescore or inspect them.
     pub fn finish_with_log_probs(mut self) -> Result<(Transcript, Vec<f32>)> {
+        self.flush()?;
+        let transcript = self.decode()?;
+        Ok((transcript, self.log_probs))
+    }
+
+    /// Drains the resampler's delay line and runs the model over every remaining frame.
+    fn flush(&mut self) -> Result<()> {
         if let Some(r) = self.resampler.as_mut() {
             r.finish(&mut self.samples)?;
         }
-        self.advance(true)?;
-        let transcript = self.decode()?;
-        Ok((transcript, self.log_probs))
+        self.advance(true)
     }
 
     /// Audio samples, MFCC frames and model inputs held in buffers right now (diagnostics:
@@ -284,10 +289,7 @@ impl Stream {
     /// Flushes the audio and returns up to `n` candidate transcripts, best first, each with
     /// per-word timings and its confidence (DeepSpeech's `FinishStreamWithMetadata`).
     pub fn finish_with_metadata(mut self, n: usize) -> Result<Vec<Transcript>> {
-        if let Some(r) = self.resampler.as_mut() {
-            r.finish(&mut self.samples)?;
-        }
-        self.advance(true)?;
+        self.flush()?;
         self.decode_n(n)
     }
 

@@ -22,7 +22,6 @@
 //! first-edge u32[N + 1], word-end u8[N], edges as u32 char + u32 node). Lookups binary-search the
 //! mapped bytes directly: loading costs one checksum pass, nothing is copied.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -98,7 +97,7 @@ impl ScorerContents {
         }
     }
 
-    /// Writes the file atomically (temporary file, fsync, rename).
+    /// Writes the file atomically (temporary file, fsync, rename, fsync of the folder).
     pub fn write(&self, path: &Path) -> Result<(), ScorerFileError> {
         let io = |reason| ScorerFileError::Io {
             path: path.to_owned(),
@@ -126,17 +125,7 @@ impl ScorerContents {
         header.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
         header.extend_from_slice(&(payload.len() as u64).to_le_bytes());
         header.resize(HEADER, 0);
-        let tmp = path.with_extension("tmp");
-        {
-            let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io)?);
-            f.write_all(&header).map_err(io)?;
-            f.write_all(&payload).map_err(io)?;
-            f.into_inner()
-                .map_err(|e| io(e.into_error()))?
-                .sync_all()
-                .map_err(io)?;
-        }
-        std::fs::rename(&tmp, path).map_err(io)
+        crate::model::io::write_file_atomic(path, &[&header, &payload]).map_err(io)
     }
 
     fn payload(&self) -> Vec<u8> {

@@ -46,17 +46,23 @@ pub fn write_atomic(
     let bytes =
         safetensors::tensor::serialize(views.iter().map(|(n, t)| (n.as_str(), t)), Some(metadata))
             .map_err(|e| io(std::io::Error::other(e.to_string())))?;
+    write_file_atomic(path, &[&bytes]).map_err(io)
+}
+
+/// Writes `parts` to `path` atomically: a temporary file beside it, fsync, rename over the
+/// target, fsync of the folder. A crash leaves the old file or the new one, never a torn one.
+pub fn write_file_atomic(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     {
-        let mut file = std::fs::File::create(&tmp).map_err(io)?;
-        file.write_all(&bytes).map_err(io)?;
-        file.sync_all().map_err(io)?;
+        let mut file = std::fs::File::create(&tmp)?;
+        for part in parts {
+            file.write_all(part)?;
+        }
+        file.sync_all()?;
     }
-    std::fs::rename(&tmp, path).map_err(io)?;
+    std::fs::rename(&tmp, path)?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io)?;
+        std::fs::File::open(dir).and_then(|d| d.sync_all())?;
     }
     Ok(())
 }

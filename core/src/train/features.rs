@@ -12,10 +12,9 @@ use crate::train::dataset::{Sample, Skipped};
 
 const CACHE_MAGIC: &[u8; 8] = b"DSMFCC01";
 
-/// Frames CTC needs to emit `labels`: one per label plus a blank between repeated labels.
-pub fn required_frames(labels: &[u32]) -> usize {
-    labels.len() + labels.windows(2).filter(|w| w[0] == w[1]).count()
-}
+/// Frames CTC needs to emit a transcript (the CTC loss's own rule, re-exported here because
+/// samples too short for it are skipped when features are computed).
+pub use crate::ctc::required_frames;
 
 /// Computes (or reads from `cache`) the MFCC matrix of every sample, in parallel. Samples whose
 /// audio cannot be read, or is too short for its transcript, are returned as skipped.
