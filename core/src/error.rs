@@ -39,6 +39,30 @@ pub enum Error {
     /// A tensor operation failed in candle.
     #[error("tensor error: {0}")]
     Candle(#[from] candle::Error),
+    /// A training augmentation could not be parsed or set up.
+    #[error(transparent)]
+    Augment(#[from] AugmentError),
+}
+
+/// Why an `--augment` specification was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AugmentError {
+    /// The specification does not parse or names an unknown augmentation, key or value.
+    #[error("--augment {spec:?}: {reason}")]
+    Spec {
+        /// The specification as given.
+        spec: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An `overlay` source has no usable audio.
+    #[error("--augment overlay source {path}: {reason}")]
+    Source {
+        /// The folder or CSV.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// Why a dataset could not be loaded.

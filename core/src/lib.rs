@@ -30,5 +30,6 @@ pub mod vad;
 
 pub use alphabet::Alphabet;
 pub use error::{
-    AlphabetError, AudioError, CheckpointError, CtcError, DatasetError, DecoderError, Error, Result,
+    AlphabetError, AudioError, AugmentError, CheckpointError, CtcError, DatasetError, DecoderError,
+    Error, Result,
 };

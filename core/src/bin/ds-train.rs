@@ -6,6 +6,7 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use deepspeech_core::Alphabet;
 use deepspeech_core::decoder::HotWords;
+use deepspeech_core::train::augment::Augmentation;
 use deepspeech_core::train::evaluate::{DecodeOptions, load_scorer};
 use deepspeech_core::train::{TrainOptions, run};
 
@@ -129,6 +130,15 @@ struct Args {
     /// --scorer, as in DeepSpeech).
     #[arg(long, default_value = "")]
     hot_words: String,
+    /// On-the-fly training augmentation, repeatable, applied in the order given (DeepSpeech
+    /// 0.9's syntax): NAME[KEY=VALUE,...], VALUE a number, a uniform range a:b or a normal
+    /// mean~stddev; every NAME takes p (probability per sample, default 1). Signal:
+    /// volume[dbfs], noise[snr,color=white|pink|brown|any], overlay[source=DIR_OR_CSV,snr,layers],
+    /// reverb[delay (ms),decay (dB)], resample[rate], tempo|speed[factor], pitch[pitch]. Features:
+    /// frequency_mask[n,size], time_mask[n,size], add[stddev], multiply[stddev]. Example:
+    /// --augment "noise[p=0.5,snr=5:25,color=any]" --augment "resample[p=0.3,rate=8000]"
+    #[arg(long, value_name = "SPEC")]
+    augment: Vec<Augmentation>,
     /// Compute device: cpu, cuda or cuda:N (default: CUDA when built with it and present).
     #[arg(long)]
     device: Option<String>,
@@ -209,6 +219,7 @@ fn run_cli(args: Args) -> Result<()> {
     options.shuffle_batches = args.shuffle_batches;
     options.max_steps = args.max_steps;
     options.report_count = args.report_count;
+    options.augmentations = args.augment;
     options.progress = !args.quiet;
     options.device = device;
 

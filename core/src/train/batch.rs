@@ -42,6 +42,18 @@ pub fn build(
         .iter()
         .map(|&i| features[i].as_ref().expect("planned samples have features"))
         .collect();
+    assemble(&mats, labels, indices, n_context, device)
+}
+
+/// Builds the batch of `indices` from their feature matrices `mats` (one per index, e.g.
+/// augmented copies).
+pub fn assemble(
+    mats: &[&FeatureMatrix],
+    labels: &[Vec<u32>],
+    indices: &[usize],
+    n_context: usize,
+    device: &Device,
+) -> candle::Result<Batch> {
     let coeffs = mats.first().map_or(0, |m| m.width);
     let width = window_width(coeffs, n_context);
     let t_max = mats.iter().map(|m| m.frames).max().unwrap_or(0);

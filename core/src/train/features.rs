@@ -67,6 +67,26 @@ pub fn compute(
     (features, skipped)
 }
 
+/// The 16 kHz audio of the samples marked in `keep`, as i16, decoded in parallel (kept in
+/// memory for signal augmentation; `None` where not kept or unreadable).
+pub fn load_audio(
+    wavs: &[PathBuf],
+    keep: &[bool],
+    progress: &(dyn Fn() + Sync),
+) -> Vec<Option<Vec<i16>>> {
+    wavs.par_iter()
+        .zip(keep)
+        .map(|(wav, &keep)| {
+            let audio = keep
+                .then(|| load_wav_16k(wav).ok())
+                .flatten()
+                .map(|(s, _)| crate::train::augment::to_i16(&s));
+            progress();
+            audio
+        })
+        .collect()
+}
+
 fn features_of(
     sample: &Sample,
     extractor: &mut MfccExtractor,

@@ -1,7 +1,8 @@
-//! Training: dataset CSVs, features, batches, the optimiser, checkpoints and the training loop
-//! behind `ds-train`; evaluation with greedy or beam-search decoding; language-model weight
-//! tuning behind `ds-tune`.
+//! Training: dataset CSVs, features, on-the-fly augmentation, batches, the optimiser, checkpoints
+//! and the training loop behind `ds-train`; evaluation with greedy or beam-search decoding;
+//! language-model weight tuning behind `ds-tune`.
 
+pub mod augment;
 pub mod batch;
 pub mod checkpoint;
 pub mod dataset;

@@ -10,12 +10,14 @@ use candle_nn::{VarBuilder, VarMap};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
+use rayon::prelude::*;
 
 use crate::alphabet::Alphabet;
 use crate::ctc::{CtcOptions, Impossible, ctc_loss};
 use crate::error::{CheckpointError, Result};
-use crate::features::{FeatureConfig, FeatureMatrix};
+use crate::features::{FeatureConfig, FeatureMatrix, MfccExtractor};
 use crate::model::{self, Config, DeepSpeech, Dropout};
+use crate::train::augment::{self, Augmentation, Augmenter};
 use crate::train::checkpoint::{self, EpochRecord, TrainState};
 use crate::train::dataset::{Dataset, Skipped};
 use crate::train::evaluate::{self, DecodeOptions, EvalSet, Report};
@@ -83,6 +85,9 @@ pub struct TrainOptions {
     /// How the test set is decoded (default: beam search of width 1024 without scorer, as
     /// DeepSpeech; greedy with [`DecodeOptions::greedy`]).
     pub decoder: DecodeOptions,
+    /// On-the-fly augmentation of the training set (`--augment`), applied in order: signal
+    /// augmentations, then feature augmentations. Dev and test sets are never augmented.
+    pub augmentations: Vec<Augmentation>,
     /// Show progress bars.
     pub progress: bool,
     /// Compute device.
@@ -121,6 +126,7 @@ impl TrainOptions {
             max_steps: None,
             report_count: 5,
             decoder: DecodeOptions::default(),
+            augmentations: vec![],
             progress: true,
             device: Device::Cpu,
         }
@@ -150,6 +156,10 @@ pub(crate) struct Prepared {
     transcripts: Vec<String>,
     labels: Vec<Vec<u32>>,
     features: Vec<Option<FeatureMatrix>>,
+    /// 16 kHz audio of the usable samples (i16), kept only for signal augmentation.
+    audio: Vec<Option<Vec<i16>>>,
+    /// Augmentation of this set's batches (empty for dev and test).
+    augmenter: Augmenter,
 }
 
 impl Prepared {
@@ -195,7 +205,22 @@ impl Prepared {
             transcripts: set.samples.iter().map(|s| s.transcript.clone()).collect(),
             labels: set.samples.iter().map(|s| s.labels.clone()).collect(),
             features,
+            audio: vec![],
+            augmenter: Augmenter::default(),
         })
+    }
+
+    /// Augments this set's batches from now on; with signal augmentations, keeps the decoded
+    /// audio of every usable sample in memory.
+    fn augment(&mut self, augmenter: Augmenter, progress: bool) {
+        self.augmenter = augmenter;
+        if !self.augmenter.has_signal() {
+            return;
+        }
+        let keep: Vec<bool> = self.features.iter().map(Option::is_some).collect();
+        let bar = progress_bar(progress, keep.len() as u64, "train audio");
+        self.audio = features::load_audio(&self.wavs, &keep, &|| bar.inc(1));
+        bar.finish_and_clear();
     }
 
     /// The set as the evaluation takes it.
@@ -400,13 +425,18 @@ pub fn run(options: &TrainOptions) -> Result<TrainSummary> {
         .into());
     }
     if !options.train_files.is_empty() {
-        let train = Prepared::load(
+        let augmenter = Augmenter::new(options.augmentations.clone())?;
+        if options.progress && !augmenter.is_empty() {
+            eprintln!("Augmentation: {}", augmenter.specs().join(" "));
+        }
+        let mut train = Prepared::load(
             &options.train_files,
             "train",
             options,
             &config.features,
             &mut summary.skipped,
         )?;
+        train.augment(augmenter, options.progress);
         let dev = if options.dev_files.is_empty() {
             None
         } else {
@@ -532,13 +562,20 @@ fn train_epochs(
                 }
                 return Ok(());
             }
-            let batch = batch::build(
-                &train.features,
-                &train.labels,
-                &plan[b],
-                n_context,
-                &options.device,
-            )?;
+            let batch = if train.augmenter.is_empty() {
+                batch::build(
+                    &train.features,
+                    &train.labels,
+                    &plan[b],
+                    n_context,
+                    &options.device,
+                )?
+            } else {
+                let mats =
+                    augmented_batch(train, &plan[b], options.seed, state.epoch, &config.features);
+                let refs: Vec<&FeatureMatrix> = mats.iter().collect();
+                batch::assemble(&refs, &train.labels, &plan[b], n_context, &options.device)?
+            };
             let logits = model.forward(
                 &batch.x,
                 Some(Dropout {
@@ -576,6 +613,35 @@ fn train_epochs(
         }
     }
     Ok(())
+}
+
+/// The augmented features of a batch's samples, computed on all cores; each sample's
+/// randomness depends only on (seed, epoch, sample index), so resuming changes nothing.
+fn augmented_batch(
+    train: &Prepared,
+    indices: &[usize],
+    seed: u64,
+    epoch: usize,
+    config: &FeatureConfig,
+) -> Vec<FeatureMatrix> {
+    indices
+        .par_iter()
+        .map_init(
+            || MfccExtractor::new(config.clone()),
+            |extractor, &i| {
+                let cached = train.features[i]
+                    .as_ref()
+                    .expect("planned samples have features");
+                train.augmenter.augment_sample(
+                    extractor,
+                    train.audio.get(i).and_then(Option::as_deref),
+                    cached,
+                    features::required_frames(&train.labels[i]),
+                    &mut augment::sample_rng(seed, epoch, i),
+                )
+            },
+        )
+        .collect()
 }
 
 /// The order of batches in an epoch: shortest first, or shuffled from the seed and epoch.
