@@ -13,7 +13,7 @@
 #   LONG_WAV    the audio (default ${TMPDIR:-/tmp}/deepspeech-rs-long600.wav, made by
 #               tools/bench/make-long-wav.sh when missing; must be 16 kHz mono for pocketsphinx)
 #   PLUGIN_DIR  folder holding libgstdeepspeech.so (default: a temporary copy of
-#               target/release/libgstdeepspeech.so; build it with cargo build --release first)
+#               ${CARGO_TARGET_DIR:-target}/release/libgstdeepspeech.so; build it with cargo build --release)
 #   NICE        prefix for the measured commands (default "nice -n 10"; the machine is shared)
 #   ELEMENT_PROPS  extra deepspeech properties, e.g. "beam-width=100"
 # Needs: gstreamer1.0-tools, gstreamer1.0-pocketsphinx, pocketsphinx-en-us, sox (for the WAV),
@@ -30,7 +30,7 @@ NICE=${NICE-nice -n 10}
 gst-inspect-1.0 pocketsphinx >/dev/null 2>&1 ||
     { echo "no pocketsphinx element (apt-get install gstreamer1.0-pocketsphinx pocketsphinx-en-us)" >&2; exit 1; }
 [ -f "$long" ] || tools/bench/make-long-wav.sh "$long"
-audio_s=$(soxi -D "$long")
+audio_s=$(printf %.1f "$(soxi -D "$long")")
 rate=$(soxi -r "$long")
 [ "$rate" = 16000 ] || { echo "$long is $rate Hz; pocketsphinx needs 16000 (no resampler in the pipeline)" >&2; exit 1; }
 
@@ -42,7 +42,7 @@ if [ -n "$model" ]; then
     [ -f "$model" ] || { echo "no model file $model" >&2; exit 1; }
     plugin_dir=${PLUGIN_DIR:-}
     if [ -z "$plugin_dir" ]; then
-        so=$root/target/release/libgstdeepspeech.so
+        so=${CARGO_TARGET_DIR:-$root/target}/release/libgstdeepspeech.so
         [ -f "$so" ] || { echo "no $so (cargo build --release, or set PLUGIN_DIR)" >&2; exit 1; }
         plugin_dir=$tmp/plugin
         mkdir -p "$plugin_dir"
