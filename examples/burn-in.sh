@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Live subtitles burned into a video: textoverlay draws each utterance while it is spoken.
-#   examples/burn-in.sh MODEL.safetensors INPUT_VIDEO [SINK]
+#   [MODEL=model.safetensors] examples/burn-in.sh INPUT_VIDEO [SINK]
+# Without MODEL the element uses its embedded default English model (and scorer).
 # SINK defaults to autovideosink; tests use "fakesink sync=false".
 set -euo pipefail
-model=$1; input=$2; sink=${3:-autovideosink}
+input=$1; sink=${2:-autovideosink}
 gst-launch-1.0 filesrc location="$input" ! decodebin name=d \
     d. ! queue ! videoconvert ! textoverlay name=o valignment=bottom ! videoconvert ! $sink \
-    d. ! queue ! audioconvert ! deepspeech model="$model" ! o.text_sink
+    d. ! queue ! audioconvert ! deepspeech ${MODEL:+model="$MODEL"} ! o.text_sink

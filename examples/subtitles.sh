@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Subtitles for the speech in a media file, as SRT or WebVTT.
-#   examples/subtitles.sh MODEL.safetensors INPUT OUTPUT.srt|OUTPUT.vtt
+#   [MODEL=model.safetensors] examples/subtitles.sh INPUT OUTPUT.srt|OUTPUT.vtt
+# Without MODEL the element uses its embedded default English model (and scorer).
 set -euo pipefail
-model=$1; input=$2; output=$3
+input=$1; output=$2
 case "$output" in
     *.vtt) encoder=webvttenc ;;
     *) encoder=srtenc ;;
 esac
 gst-launch-1.0 -q filesrc location="$input" ! decodebin ! audioconvert \
-    ! deepspeech model="$model" ! "$encoder" ! filesink location="$output"
+    ! deepspeech ${MODEL:+model="$MODEL"} ! "$encoder" ! filesink location="$output"
 cat "$output"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Transcribe any audio file GStreamer can play; prints the `deepspeech` bus messages.
-#   examples/transcribe-file.sh MODEL.safetensors AUDIO_FILE
+#   [MODEL=model.safetensors] examples/transcribe-file.sh AUDIO_FILE
+# Without MODEL the element uses its embedded default English model (and scorer).
 set -euo pipefail
-model=$1; audio=$2
+audio=$1
 exec gst-launch-1.0 -m filesrc location="$audio" ! decodebin ! audioconvert \
-    ! deepspeech model="$model" ! fakesink 2>&1 | grep --line-buffered 'deepspeech,'
+    ! deepspeech ${MODEL:+model="$MODEL"} ! fakesink 2>&1 | grep --line-buffered 'deepspeech,'

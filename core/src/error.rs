@@ -42,6 +42,11 @@ pub enum Error {
     /// A training augmentation could not be parsed or set up.
     #[error(transparent)]
     Augment(#[from] AugmentError),
+    /// The default model was asked for, but this build has none (feature `embedded-model` off).
+    #[error(
+        "no model given and this build has no embedded default model (built without the `embedded-model` feature): give a model path"
+    )]
+    NoEmbeddedModel,
 }
 
 /// Why an `--augment` specification was refused.

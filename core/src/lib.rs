@@ -19,6 +19,7 @@ pub mod audio;
 pub mod ctc;
 pub mod decoder;
 pub mod device;
+pub mod embedded;
 pub mod engine;
 pub mod error;
 pub mod features;

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Read the `deepspeech` element's results from the bus with PyGObject.
 
-    /usr/bin/python3 examples/python/transcribe.py MODEL.safetensors AUDIO_FILE
+    /usr/bin/python3 examples/python/transcribe.py AUDIO_FILE [MODEL.safetensors]
+
+Without MODEL the element uses its embedded default English model and scorer.
 
 Needs Debian's python3-gi, python3-gst-1.0 and gir1.2-gstreamer-1.0 (the pyenv python on
 PATH does not have them), and the plugin on GST_PLUGIN_PATH. Prints one line per final result:
@@ -17,13 +19,14 @@ gi.require_version("Gst", "1.0")
 from gi.repository import GLib, Gst  # noqa: E402
 
 
-def main(model, audio):
+def main(audio, model=None):
     Gst.init(None)
     pipeline = Gst.parse_launch(
         "filesrc name=src ! decodebin ! audioconvert ! deepspeech name=asr ! fakesink"
     )
     pipeline.get_by_name("src").set_property("location", audio)
-    pipeline.get_by_name("asr").set_property("model", model)
+    if model:
+        pipeline.get_by_name("asr").set_property("model", model)
     loop = GLib.MainLoop()
     status = {"code": 0}
 
@@ -58,7 +61,7 @@ def main(model, audio):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    if len(sys.argv) not in (2, 3):
         print(__doc__, file=sys.stderr)
         sys.exit(2)
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    sys.exit(main(*sys.argv[1:]))

@@ -29,7 +29,7 @@ fn subtitle_lines(text: &str) -> Vec<String> {
 fn transcribe_file_prints_final_messages() {
     let wav = shared_data().join("ldc93s1/LDC93S1_pcms16le_2_44100.wav");
     let mut c = example("transcribe-file.sh");
-    c.arg(model()).arg(&wav);
+    c.env("MODEL", model()).arg(&wav);
     let out = String::from_utf8(run_ok(c).stdout).unwrap();
     let finals: Vec<&str> = out
         .lines()
@@ -49,7 +49,7 @@ fn subtitles_as_srt_and_webvtt() {
     let wav = shared_data().join("ldc93s1/LDC93S1.wav");
     for name in ["out.srt", "out.vtt"] {
         let mut c = example("subtitles.sh");
-        c.arg(model()).arg(&wav).arg(dir.join(name));
+        c.env("MODEL", model()).arg(&wav).arg(dir.join(name));
         run_ok(c);
         let text = std::fs::read_to_string(dir.join(name)).unwrap();
         assert!(text.contains(" --> "), "{name}: {text}");
@@ -107,7 +107,7 @@ fn subtitle_track_muxed_into_matroska() {
     let video = test_video(&dir);
     let out = dir.join("with-subs.mkv");
     let mut c = example("mux-subtitles.sh");
-    c.arg(model()).arg(&video).arg(&out);
+    c.env("MODEL", model()).arg(&video).arg(&out);
     run_ok(c);
     let bytes = std::fs::read(&out).unwrap();
     // Matroska's codec id of a UTF-8 subtitle track.
@@ -126,7 +126,9 @@ fn burned_in_subtitles_reach_the_end_of_the_video() {
     let dir = temp_dir("burn");
     let video = test_video(&dir);
     let mut c = example("burn-in.sh");
-    c.arg(model()).arg(&video).arg("fakesink sync=false");
+    c.env("MODEL", model())
+        .arg(&video)
+        .arg("fakesink sync=false");
     // textoverlay waits for text or gaps on its text pad: reaching EOS proves nothing stalls.
     let started = Instant::now();
     let out = run_ok(c);
@@ -138,8 +140,8 @@ fn burned_in_subtitles_reach_the_end_of_the_video() {
 fn python_client_reads_the_bus_messages() {
     let mut c = with_plugin(Command::new("/usr/bin/python3"));
     c.arg(repo_root().join("examples/python/transcribe.py"))
-        .arg(model())
-        .arg(shared_data().join("ldc93s1/LDC93S1_pcms16le_1_8000.wav"));
+        .arg(shared_data().join("ldc93s1/LDC93S1_pcms16le_1_8000.wav"))
+        .arg(model());
     let out = String::from_utf8(run_ok(c).stdout).unwrap();
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 1, "{out}");
@@ -190,7 +192,7 @@ fn live_microphone_through_pulseaudio() {
 
     let mut listener = example("live-microphone.sh");
     listener
-        .arg(model())
+        .env("MODEL", model())
         .env("XDG_RUNTIME_DIR", &runtime)
         .env("HOME", &dir)
         .stdout(Stdio::piped())

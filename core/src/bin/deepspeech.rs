@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use deepspeech_core::audio::read_wav;
 use deepspeech_core::decoder::HotWords;
+use deepspeech_core::embedded;
 use deepspeech_core::engine::{Model, Transcript};
 use deepspeech_core::lm::Scorer;
 
@@ -16,9 +17,10 @@ use deepspeech_core::lm::Scorer;
 #[derive(Parser, Debug)]
 #[command(version, about, rename_all = "snake_case")]
 struct Args {
-    /// Exported acoustic model (.safetensors from ds-train --export_dir).
+    /// Exported acoustic model (.safetensors from ds-train --export_dir); default: the
+    /// embedded English model.
     #[arg(long)]
-    model: PathBuf,
+    model: Option<PathBuf>,
     /// WAV files, or folders whose .wav files are transcribed in name order.
     #[arg(long, required = true, num_args = 1..)]
     audio: Vec<PathBuf>,
@@ -36,7 +38,9 @@ struct Args {
     /// Print model-loading and inference timings to stderr.
     #[arg(short = 't')]
     timings: bool,
-    /// External scorer: a binary scorer from `ds-lm --scorer`, or an ARPA language model.
+    /// External scorer: a binary scorer from `ds-lm --scorer`, or an ARPA language model;
+    /// `none` decodes without one. Default: the embedded English scorer with the embedded
+    /// model, none with a model given by --model.
     #[arg(long)]
     scorer: Option<PathBuf>,
     /// Language model weight (default: the scorer's own, or DeepSpeech's 0.931289 for ARPA).
@@ -100,11 +104,24 @@ fn run(args: Args) -> Result<()> {
     }
     let files = wav_files(&args.audio)?;
     let started = Instant::now();
-    let mut model = Model::load(&args.model).context("cannot load the model")?;
+    let mut model = match &args.model {
+        Some(path) => Model::load(path).context("cannot load the model")?,
+        None => embedded::model().context("cannot load the embedded model")?,
+    };
     model.set_beam_width(args.beam_width);
-    if let Some(path) = &args.scorer {
+    let scorer = match &args.scorer {
+        Some(path) if path.as_os_str() == "none" => None,
+        Some(path) => Some(path.clone()),
+        None if args.model.is_none() => Some(PathBuf::from(embedded::SCORER_NAME)),
+        None => None,
+    };
+    if let Some(path) = &scorer {
         let started = Instant::now();
-        let scorer = Scorer::from_file(path).context("cannot load the scorer")?;
+        let scorer = if path.as_os_str() == embedded::SCORER_NAME && args.scorer.is_none() {
+            embedded::scorer().context("cannot load the embedded scorer")?
+        } else {
+            Scorer::from_file(path).context("cannot load the scorer")?
+        };
         let (alpha, beta) = (
             args.lm_alpha.unwrap_or(scorer.alpha),
             args.lm_beta.unwrap_or(scorer.beta),

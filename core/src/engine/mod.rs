@@ -13,7 +13,7 @@ use candle::Device;
 use crate::decoder::{BeamConfig, HotWords};
 use crate::error::Result;
 use crate::lm::Scorer;
-use crate::model::{Config, DeepSpeech, load_model};
+use crate::model::{Config, DeepSpeech, load_model, load_model_from_bytes};
 
 pub use stream::Stream;
 pub use transcript::{Transcript, WordTiming};
@@ -47,6 +47,14 @@ impl Model {
             load_model(path.as_ref(), &device)?,
             device,
         ))
+    }
+
+    /// Loads a model from safetensors bytes built into the program (`include_bytes!`),
+    /// validated as [`Self::load`] validates a file; `name` stands for the path in errors.
+    pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Self> {
+        let device = Device::Cpu;
+        let net = load_model_from_bytes(bytes, Path::new(name), &device)?;
+        Ok(Self::with_device(net, device))
     }
 
     /// Wraps an already built network.

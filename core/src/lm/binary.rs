@@ -178,9 +178,26 @@ impl ScorerContents {
     }
 }
 
-/// A scorer file mapped into memory, usable as a [`LanguageModel`].
+/// Where a scorer's bytes live: a memory-mapped file, or bytes built into the program.
+enum ScorerBytes {
+    Mapped(memmap2::Mmap),
+    Static(&'static [u8]),
+}
+
+impl std::ops::Deref for ScorerBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Self::Mapped(map) => map,
+            Self::Static(bytes) => bytes,
+        }
+    }
+}
+
+/// A scorer file mapped into memory (or embedded in the program), usable as a
+/// [`LanguageModel`].
 pub struct ScorerFile {
-    map: memmap2::Mmap,
+    map: ScorerBytes,
     order: usize,
     alpha: f32,
     beta: f32,
@@ -243,10 +260,6 @@ impl ScorerFile {
     /// Maps and validates a scorer file: magic, version, length and checksum; a truncated or
     /// corrupted file is refused.
     pub fn open(path: &Path) -> Result<Self, ScorerFileError> {
-        let invalid = |reason: String| ScorerFileError::Invalid {
-            path: path.to_owned(),
-            reason,
-        };
         let file = std::fs::File::open(path).map_err(|reason| ScorerFileError::Io {
             path: path.to_owned(),
             reason,
@@ -256,6 +269,20 @@ impl ScorerFile {
             path: path.to_owned(),
             reason,
         })?;
+        Self::validate(ScorerBytes::Mapped(map), path)
+    }
+
+    /// Validates scorer bytes built into the program (`include_bytes!`) as [`Self::open`]
+    /// validates a file; `name` stands for the path in errors.
+    pub fn from_static(bytes: &'static [u8], name: &Path) -> Result<Self, ScorerFileError> {
+        Self::validate(ScorerBytes::Static(bytes), name)
+    }
+
+    fn validate(map: ScorerBytes, path: &Path) -> Result<Self, ScorerFileError> {
+        let invalid = |reason: String| ScorerFileError::Invalid {
+            path: path.to_owned(),
+            reason,
+        };
         if map.len() < HEADER || &map[..8] != MAGIC {
             return Err(invalid("no DSSCORER header".into()));
         }
@@ -288,7 +315,7 @@ impl ScorerFile {
     }
 
     fn index(
-        map: memmap2::Mmap,
+        map: ScorerBytes,
         order: usize,
         vocab_len: usize,
         alpha: f32,

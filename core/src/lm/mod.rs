@@ -152,6 +152,19 @@ impl Scorer {
         .into())
     }
 
+    /// A binary scorer built into the program (`include_bytes!`), checked as
+    /// [`Self::from_file`] checks a file; `name` stands for the path in errors.
+    pub fn from_static(bytes: &'static [u8], name: &str) -> crate::Result<Self> {
+        let file = binary::ScorerFile::from_static(bytes, std::path::Path::new(name))?;
+        let (alpha, beta, vocabulary) = (file.alpha(), file.beta(), file.shared_trie());
+        Ok(Self {
+            lm: Arc::new(file),
+            alpha,
+            beta,
+            vocabulary: Some(vocabulary),
+        })
+    }
+
     /// Natural-log conditional probability of `word` after `context` (DeepSpeech's
     /// `get_log_cond_prob`): KenLM's log10 score divided by log10(e).
     pub fn ln_cond_prob(&self, context: &[WordId], word: WordId) -> f32 {

@@ -69,10 +69,6 @@ pub fn write_file_atomic(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
 
 /// Reads a safetensors file by memory map; every tensor is converted to f32.
 pub fn read(path: &Path) -> Result<SafetensorsFile, CheckpointError> {
-    let corrupt = |reason: String| CheckpointError::Corrupt {
-        path: path.to_owned(),
-        reason,
-    };
     let file = std::fs::File::open(path).map_err(|reason| CheckpointError::Io {
         path: path.to_owned(),
         reason,
@@ -83,10 +79,20 @@ pub fn read(path: &Path) -> Result<SafetensorsFile, CheckpointError> {
         path: path.to_owned(),
         reason,
     })?;
-    let (_, header) = safetensors::SafeTensors::read_metadata(&map[..])
+    parse(&map, path)
+}
+
+/// Parses safetensors bytes (a mapped file or bytes built into the program); `path` names
+/// them in errors. Every tensor is converted to f32.
+pub fn parse(bytes: &[u8], path: &Path) -> Result<SafetensorsFile, CheckpointError> {
+    let corrupt = |reason: String| CheckpointError::Corrupt {
+        path: path.to_owned(),
+        reason,
+    };
+    let (_, header) = safetensors::SafeTensors::read_metadata(bytes)
         .map_err(|e| corrupt(format!("bad header: {e}")))?;
     let metadata = header.metadata().clone().unwrap_or_default();
-    let st = safetensors::SafeTensors::deserialize(&map[..])
+    let st = safetensors::SafeTensors::deserialize(bytes)
         .map_err(|e| corrupt(format!("bad tensor data: {e}")))?;
     let mut tensors = HashMap::new();
     for (name, view) in st.tensors() {
@@ -187,7 +193,24 @@ pub fn export(
 
 /// Loads an exported model, validating its format, config and every tensor's shape.
 pub fn load_model(path: &Path, device: &Device) -> Result<DeepSpeech, CheckpointError> {
-    let file = read(path)?;
+    build_model(read(path)?, path, device)
+}
+
+/// Loads a model from safetensors bytes (e.g. built into the program); `name` stands for the
+/// path in errors. Validates as [`load_model`] does.
+pub fn load_model_from_bytes(
+    bytes: &[u8],
+    name: &Path,
+    device: &Device,
+) -> Result<DeepSpeech, CheckpointError> {
+    build_model(parse(bytes, name)?, name, device)
+}
+
+fn build_model(
+    file: SafetensorsFile,
+    path: &Path,
+    device: &Device,
+) -> Result<DeepSpeech, CheckpointError> {
     let config = config_from_metadata(path, &file.metadata, MODEL_FORMAT)?;
     check_shapes(path, &config, &file.tensors, "")?;
     let tensors = file

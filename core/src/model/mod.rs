@@ -5,4 +5,4 @@ pub mod io;
 pub mod lstm;
 
 pub use deepspeech::{Config, DeepSpeech, Dropout};
-pub use io::{export, load_model};
+pub use io::{export, load_model, load_model_from_bytes};

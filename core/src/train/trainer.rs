@@ -459,9 +459,11 @@ pub fn run(options: &TrainOptions) -> Result<TrainSummary> {
         )?;
         summary.history = state.history.clone();
         summary.steps = state.step;
-        if let Some(dir) = &options.export_dir {
-            summary.exported = Some(export(options, dir, &config, &adam)?);
-        }
+    }
+    // Also without training files: `--checkpoint_dir X --export_dir Y` exports a checkpoint, as
+    // DeepSpeech did.
+    if let Some(dir) = &options.export_dir {
+        summary.exported = Some(export(options, dir, &config, &adam)?);
     }
 
     if !options.test_files.is_empty() {

