@@ -26,52 +26,13 @@ Usage:
 
 import argparse
 import os
-import resource
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import wer  # noqa: E402
-
-import gi  # noqa: E402
-
-gi.require_version("Gst", "1.0")
-from gi.repository import Gst  # noqa: E402
+import gst_asr  # noqa: E402
 
 PIPELINE = ("filesrc name=src ! decodebin ! audioconvert ! audioresample ! "
             "pocketsphinx name=asr ! fakesink")
-TIMEOUT_NS = 600 * Gst.SECOND
-
-
-def recognise(path, err):
-    """Final hypotheses of the pocketsphinx element for one file, joined by spaces."""
-    pipeline = Gst.parse_launch(PIPELINE)
-    pipeline.get_by_name("src").set_property("location", path)
-    bus = pipeline.get_bus()
-    finals = []
-    try:
-        if pipeline.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
-            print(f"warning: {path}: pipeline failed to start", file=err)
-            return ""
-        types = Gst.MessageType.ELEMENT | Gst.MessageType.EOS | Gst.MessageType.ERROR
-        while True:
-            msg = bus.timed_pop_filtered(TIMEOUT_NS, types)
-            if msg is None:
-                print(f"warning: {path}: no EOS after {TIMEOUT_NS // Gst.SECOND} s", file=err)
-                break
-            if msg.type == Gst.MessageType.EOS:
-                break
-            if msg.type == Gst.MessageType.ERROR:
-                e, debug = msg.parse_error()
-                print(f"warning: {path}: {e.message} ({debug})", file=err)
-                break
-            s = msg.get_structure()
-            if s is not None and s.get_name() == "pocketsphinx" and s.get_value("final"):
-                hyp = s.get_value("hypothesis") or ""
-                if hyp.strip():
-                    finals.append(hyp.strip())
-    finally:
-        pipeline.set_state(Gst.State.NULL)
-    return " ".join(finals)
 
 
 def main():
@@ -86,32 +47,8 @@ def main():
     err = os.fdopen(os.dup(2), "w", buffering=1)
     log_fd = os.open(a.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(log_fd, 2)
-
-    Gst.init(None)
-    if Gst.ElementFactory.find("pocketsphinx") is None:
-        print("error: no GStreamer element pocketsphinx (apt-get install gstreamer1.0-pocketsphinx)",
-              file=err)
-        return 1
-    status = 0
-    for csv_path in a.csv:
-        start = resource.getrusage(resource.RUSAGE_SELF)
-        rows = wer.read_csv(csv_path)
-        if a.limit:
-            rows = rows[:a.limit]
-        results = []
-        for i, (wav, ref) in enumerate(rows, 1):
-            results.append((wav, ref, recognise(wav, err)))
-            if i % 50 == 0:
-                print(f"  {wer.set_name(csv_path)}: {i}/{len(rows)}", file=err)
-        end = resource.getrusage(resource.RUSAGE_SELF)
-        cpu = (end.ru_utime - start.ru_utime) + (end.ru_stime - start.ru_stime)
-        if not results:
-            print(f"warning: {csv_path}: no rows", file=err)
-            status = 1
-            continue
-        wer.summarise(csv_path, "pocketsphinx", results, cpu, a.out_dir)
-        sys.stdout.flush()
-    return status
+    return gst_asr.run("pocketsphinx", "pocketsphinx", PIPELINE, {}, "pocketsphinx",
+                       "hypothesis", a.csv, a.out_dir, a.limit, err)
 
 
 if __name__ == "__main__":

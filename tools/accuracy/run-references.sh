@@ -1,5 +1,7 @@
 #!/bin/sh
-# Reference accuracy of two other recognisers on DeepSpeech CSVs, as a markdown table:
+# Accuracy of our element (SYSTEMS=deepspeech / deepspeech-noscorer: the embedded model with and
+# without its scorer; tools/accuracy/deepspeech.py, plugin on GST_PLUGIN_PATH) and of two other
+# recognisers on DeepSpeech CSVs, as a markdown table:
 # PocketSphinx (Debian's GStreamer element, en-us model and LM; tools/accuracy/pocketsphinx.py)
 # and Whisper tiny.en (faster-whisper, int8, beam 5; tools/accuracy/whisper.py), scored by
 # tools/accuracy/wer.py with one normalisation for both. Each system runs once per CSV;
@@ -23,7 +25,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 OUT_DIR=${OUT_DIR:-/tmp/refasr-results}
 PS_PYTHON=${PS_PYTHON:-/usr/bin/python3}
 WHISPER_PYTHON=${WHISPER_PYTHON:-/work/venv-whisper/bin/python}
-SYSTEMS=${SYSTEMS:-pocketsphinx whisper}
+SYSTEMS=${SYSTEMS:-deepspeech deepspeech-noscorer pocketsphinx whisper}
 NICE=${NICE-nice -n 10}
 LIMIT=${LIMIT:-0}
 mkdir -p "$OUT_DIR"
@@ -38,6 +40,13 @@ for csv in "$@"; do
                 $NICE "$PS_PYTHON" "$here/pocketsphinx.py" --out-dir "$OUT_DIR" --limit "$LIMIT" \
                     --log "$OUT_DIR/$set_file.pocketsphinx.log" "$csv" >&2
                 jsons="$jsons $OUT_DIR/$set_file.pocketsphinx.json" ;;
+            deepspeech|deepspeech-noscorer)
+                extra=
+                [ "$system" = deepspeech-noscorer ] && extra="--scorer none"
+                # shellcheck disable=SC2086
+                $NICE "$PS_PYTHON" "$here/deepspeech.py" --out-dir "$OUT_DIR" --limit "$LIMIT" \
+                    $extra "$csv" >&2
+                jsons="$jsons $OUT_DIR/$set_file.$system.json" ;;
             whisper)
                 $NICE "$WHISPER_PYTHON" "$here/whisper.py" --out-dir "$OUT_DIR" --limit "$LIMIT" "$csv" >&2
                 jsons="$jsons $OUT_DIR/$set_file.whisper-tiny.en.json" ;;
