@@ -7,8 +7,9 @@
 # included); peak RSS = "Maximum resident set size". Prints a Markdown table for BENCHMARKS.md.
 #
 # Usage:
-#   tools/bench/element-vs-pocketsphinx.sh [MODEL.safetensors [SCORER]]
-#     no MODEL: pocketsphinx only; with MODEL: both, and the ratio deepspeech / pocketsphinx.
+#   tools/bench/element-vs-pocketsphinx.sh [MODEL.safetensors|embedded [SCORER]]
+#     no MODEL: pocketsphinx only; with MODEL: both, and the ratio deepspeech / pocketsphinx;
+#     "embedded": the element's built-in default model and scorer.
 # Environment:
 #   LONG_WAV    the audio (default ${TMPDIR:-/tmp}/deepspeech-rs-long600.wav, made by
 #               tools/bench/make-long-wav.sh when missing; must be 16 kHz mono for pocketsphinx)
@@ -39,7 +40,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
 if [ -n "$model" ]; then
-    [ -f "$model" ] || { echo "no model file $model" >&2; exit 1; }
+    [ "$model" = embedded ] || [ -f "$model" ] || { echo "no model file $model" >&2; exit 1; }
     plugin_dir=${PLUGIN_DIR:-}
     if [ -z "$plugin_dir" ]; then
         so=${CARGO_TARGET_DIR:-$root/target}/release/libgstdeepspeech.so
@@ -70,7 +71,8 @@ run() {
 
 run pocketsphinx pocketsphinx
 if [ -n "$model" ]; then
-    props="model=$model"
+    props=
+    [ "$model" = embedded ] || props="model=$model"
     [ -n "$scorer" ] && props="$props scorer=$scorer"
     [ -n "${ELEMENT_PROPS:-}" ] && props="$props $ELEMENT_PROPS"
     run deepspeech "deepspeech $props" GST_PLUGIN_PATH="$plugin_dir"
