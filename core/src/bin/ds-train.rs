@@ -182,8 +182,8 @@ fn decode_options(args: &Args) -> Result<DecodeOptions> {
 }
 
 fn run_cli(args: Args) -> Result<()> {
-    if args.train_files.is_empty() && args.test_files.is_empty() {
-        bail!("nothing to do: give --train_files and/or --test_files");
+    if args.train_files.is_empty() && args.test_files.is_empty() && args.export_dir.is_none() {
+        bail!("nothing to do: give --train_files, --test_files and/or --export_dir");
     }
     let alphabet = match &args.alphabet_config_path {
         Some(p) => Alphabet::from_file(p)?,
