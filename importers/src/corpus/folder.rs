@@ -1,0 +1,85 @@
+//! A generic folder: every audio file (by extension) under `source`, recursively, whose
+//! transcript is a `.txt` file of the same stem beside it (`a/b.mp3` + `a/b.txt`). The
+//! transcript's lines are joined with spaces. One CSV, named after the folder.
+
+use std::path::Path;
+
+use super::{Item, ListError, Listing, clip_path, listing_skip, walk};
+use crate::report::SkipReason;
+
+/// File extensions taken as audio (any format GStreamer decodes would do; these are the
+/// common ones, so that unrelated files are not tried).
+pub const AUDIO_EXTENSIONS: [&str; 13] = [
+    "wav", "mp3", "flac", "ogg", "oga", "opus", "m4a", "aac", "wma", "webm", "mka", "aiff", "spx",
+];
+
+/// Lists the audio files of `source` and their transcripts.
+pub fn list(source: &Path) -> Result<Listing, ListError> {
+    let split = source
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "folder".to_owned());
+    let mut listing = Listing::default();
+    for file in walk(source)? {
+        let is_audio = file
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
+        if !is_audio {
+            continue;
+        }
+        let relative = file.strip_prefix(source).unwrap_or(&file).to_owned();
+        let origin = relative.display().to_string();
+        let Some(clip) = clip_path(&relative) else {
+            continue;
+        };
+        let text_file = file.with_extension("txt");
+        let transcript = match std::fs::read(&text_file) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => text.split_whitespace().collect::<Vec<_>>().join(" "),
+                Err(_) => {
+                    listing.skipped.push(listing_skip(
+                        &split,
+                        origin.clone(),
+                        &origin,
+                        "",
+                        SkipReason::NoTranscript,
+                        format!("{} is not UTF-8 text", text_file.display()),
+                    ));
+                    continue;
+                }
+            },
+            Err(_) => {
+                listing.skipped.push(listing_skip(
+                    &split,
+                    origin.clone(),
+                    &origin,
+                    "",
+                    SkipReason::NoTranscript,
+                    format!(
+                        "no {}",
+                        text_file.file_name().unwrap_or_default().to_string_lossy()
+                    ),
+                ));
+                continue;
+            }
+        };
+        listing.items.push(Item {
+            split: split.clone(),
+            origin,
+            audio: file,
+            clip,
+            transcript,
+        });
+    }
+    if listing.items.is_empty() && listing.skipped.is_empty() {
+        return Err(ListError::Layout(format!(
+            "no audio file ({}) under {}",
+            AUDIO_EXTENSIONS.join(", "),
+            source.display()
+        )));
+    }
+    Ok(listing)
+}
