@@ -18,6 +18,9 @@ PACKAGES=(
     gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
     # the live-microphone example's test: a PulseAudio daemon with a null sink
     pulseaudio pulseaudio-utils gstreamer1.0-pulseaudio
+    # ds-import's tests: speech from espeak-ng, encoded by lamemp3enc/flacenc (plugins-good) and
+    # vorbisenc (plugins-base)
+    espeak-ng
     # the Python client example (Debian's /usr/bin/python3 with PyGObject)
     python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0
 )
