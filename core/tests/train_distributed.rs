@@ -1,7 +1,7 @@
 //! Data-parallel training (`--features distributed`): `mpirun -np 2 ds-train` with batch 2 per
 //! rank gives, within 1e-5, the weights of one process with batch 4 from the same seed (the
-//! reference is our own one-process trainer, bit-exact with earlier releases); a two-rank run
-//! stopped and resumed from rank 0's checkpoint ends on those weights too.
+//! reference is our own one-process trainer, bit-exact with earlier releases) and the same dev
+//! loss; a two-rank run stopped and resumed from rank 0's checkpoint ends on those weights too.
 //!
 //! Dropout is 0: each rank draws its own dropout masks, so with dropout the runs agree only in
 //! distribution. The 7 recordings make the second batch of each epoch uneven (2 + 1 samples), so
@@ -78,18 +78,20 @@ fn check(output: Output, what: &str) -> String {
     stderr
 }
 
-/// `ds-train` in this process alone.
+/// `ds-train` in this process alone; returns its standard output.
 fn single(args: &[String]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_ds-train"))
         .args(args)
         .env("RAYON_NUM_THREADS", "1")
         .output()
         .unwrap();
-    check(output, "ds-train")
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    check(output, "ds-train");
+    stdout
 }
 
-/// `ds-train` as two MPI ranks on this machine.
-fn two_ranks(args: &[String]) -> String {
+/// `ds-train` as two MPI ranks on this machine; returns (standard output, standard error).
+fn two_ranks(args: &[String]) -> (String, String) {
     let output = Command::new("mpirun")
         .args([
             "-np",
@@ -107,9 +109,24 @@ fn two_ranks(args: &[String]) -> String {
         .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
         .output()
         .expect("mpirun (Debian: openmpi-bin) must be installed");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = check(output, "mpirun -np 2 ds-train");
     assert!(stderr.contains("Distributed: 2 ranks"), "{stderr}");
-    stderr
+    (stdout, stderr)
+}
+
+/// The dev loss of the summary line `Trained ... dev loss X` (printed by rank 0 only).
+fn dev_loss(stdout: &str) -> f64 {
+    let lines: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("Trained"))
+        .collect();
+    assert_eq!(lines.len(), 1, "one summary line: {stdout}");
+    lines[0]
+        .rsplit("dev loss ")
+        .next()
+        .and_then(|d| d.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no dev loss in {stdout}"))
 }
 
 fn with_export(mut args: Vec<String>, dir: &Path) -> Vec<String> {
@@ -139,14 +156,31 @@ fn two_ranks_of_batch_two_equal_one_process_of_batch_four() {
     let dir = temp_dir("equal");
     let csv = fsdd_csv(&dir);
     let steps = 3;
+    // The dev set (the same recordings, in batches of 3) is evaluated after the first epoch.
+    let dev = |mut args: Vec<String>| {
+        args.extend(
+            [
+                "--dev_files",
+                &csv.display().to_string(),
+                "--dev_batch_size",
+                "3",
+            ]
+            .map(String::from),
+        );
+        args
+    };
     let one = dir.join("one");
-    single(&with_export(common_args(&csv, 4, steps), &one));
+    let one_out = single(&dev(with_export(common_args(&csv, 4, steps), &one)));
     let two = dir.join("two");
-    two_ranks(&with_export(common_args(&csv, 2, steps), &two));
+    let (two_out, _) = two_ranks(&dev(with_export(common_args(&csv, 2, steps), &two)));
 
     let diff = max_abs_diff(&one, &two);
     eprintln!("max |w(1 process, batch 4) - w(2 ranks, batch 2)| after {steps} steps: {diff:e}");
     assert!(diff <= 1e-5, "max abs difference {diff}");
+    // Rank 0 alone reports; the dev loss, sharded over the ranks, is the one-process one.
+    let (d1, d2) = (dev_loss(&one_out), dev_loss(&two_out));
+    eprintln!("dev loss: 1 process {d1}, 2 ranks {d2}");
+    assert!((d1 - d2).abs() <= 1e-4 * d1.abs(), "{d1} vs {d2}");
     // Training moved the weights: the comparison is not between two initialisations.
     let init = dir.join("init");
     single(&with_export(common_args(&csv, 4, 0), &init));
@@ -170,7 +204,7 @@ fn two_ranks_resume_from_rank_zero_checkpoints() {
     let mut second = with_export(common_args(&csv, 2, 2), &two);
     second.extend(["--checkpoint_dir".into(), ckpt]);
     second.retain(|a| a != "--quiet");
-    let stderr = two_ranks(&second);
+    let (_, stderr) = two_ranks(&second);
     // Both ranks resumed, only rank 0 said so.
     assert_eq!(stderr.matches("Resuming from").count(), 1, "{stderr}");
 

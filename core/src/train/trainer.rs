@@ -372,8 +372,9 @@ pub fn run(options: &TrainOptions) -> Result<TrainSummary> {
 /// the global batch, and the same Adam update runs on every rank. Every rank starts from the same
 /// weights: the same seed, the same `load_checkpoint_dir`, or the same `last.safetensors` in
 /// `checkpoint_dir` (a folder all ranks can read); this is checked before training. Rank 0 alone
-/// shows progress, computes the dev loss (and shares it), writes checkpoints, exports and
-/// evaluates the test set; the other ranks return a summary without export or test report.
+/// shows progress, writes checkpoints, exports and evaluates the test set; the other ranks
+/// return a summary without export or test report. The dev loss is computed by all ranks, each
+/// on every N-th dev batch ([`evaluate::loss_sum`]), and summed.
 ///
 /// Augmentation draws its randomness per sample, so it does not depend on the split. Dropout
 /// masks do: each rank draws them from its own stream, seeded per step from the shared RNG, so a
@@ -474,8 +475,7 @@ pub fn run_with(options: &TrainOptions, comm: &dyn Collective) -> Result<TrainSu
             &mut summary.skipped,
         )?;
         train.augment(augmenter, options.progress);
-        // Rank 0 alone computes the dev loss.
-        let dev = if options.dev_files.is_empty() || !writer {
+        let dev = if options.dev_files.is_empty() {
             None
         } else {
             Some(Prepared::load(
@@ -836,22 +836,30 @@ fn finish_epoch(
     started: Instant,
 ) -> Result<bool> {
     let train_loss = state.epoch_loss_sum / state.epoch_samples.max(1) as f64;
-    let mut dev_loss = match dev {
-        Some(dev) => Some(evaluate::mean_loss(
+    let dev_loss = match dev {
+        Some(dev) if comm.size() == 1 => Some(evaluate::mean_loss(
             model,
             &dev.eval_set(),
             options.dev_batch_size,
             &options.device,
         )?),
+        Some(dev) => {
+            // Each rank takes every N-th dev batch; the sums make the same dev loss on every
+            // rank, so that all take the same plateau and early-stopping decisions.
+            let (sum, n) = evaluate::loss_sum(
+                model,
+                &dev.eval_set(),
+                options.dev_batch_size,
+                &options.device,
+                comm.rank(),
+                comm.size(),
+            )?;
+            let mut totals = [sum, n as f64];
+            comm.sum_f64(&mut totals);
+            Some(totals[0] / totals[1].max(1.0))
+        }
         None => None,
     };
-    if comm.size() > 1 && !options.dev_files.is_empty() {
-        // Rank 0 computed it; the others wait here for it, so that every rank takes the same
-        // plateau and early-stopping decisions.
-        let mut shared = [dev_loss.unwrap_or(f64::NAN)];
-        comm.broadcast_f64(&mut shared);
-        dev_loss = Some(shared[0]);
-    }
     state.history.push(EpochRecord {
         epoch: state.epoch,
         train_loss,
