@@ -18,6 +18,8 @@ PACKAGES=(
     gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
     # the live-microphone example's test: a PulseAudio daemon with a null sink
     pulseaudio pulseaudio-utils gstreamer1.0-pulseaudio
+    # ds-train's `distributed` feature (rsmpi over Open MPI; bindgen needs libclang) and its test
+    libopenmpi-dev openmpi-bin libclang-dev
     # ds-import's tests: speech from espeak-ng, encoded by lamemp3enc/flacenc (plugins-good) and
     # vorbisenc (plugins-base)
     espeak-ng

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, clippy, the meson build and install of the
-# plugin (checked with gst-inspect-1.0), and every cargo test in release mode.
+# plugin (checked with gst-inspect-1.0), every cargo test in release mode, and the distributed-training
+# test (deepspeech-core rebuilt with the `distributed` feature, under mpirun).
 # One cargo target directory serves cargo and meson, so everything is compiled once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,3 +27,7 @@ GST_PLUGIN_PATH="$plugin_dir" GST_REGISTRY="$root/build-ci/registry.bin" \
 
 step "cargo test --release --workspace"
 cargo test --release --workspace
+
+step "cargo test: distributed training (mpirun -np 2)"
+OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+    cargo test --release -p deepspeech-core --features distributed --test train_distributed

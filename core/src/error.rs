@@ -47,6 +47,9 @@ pub enum Error {
         "no model given and this build has no embedded default model (built without the `embedded-model` feature): give a model path"
     )]
     NoEmbeddedModel,
+    /// The ranks of a data-parallel run do not start from the same state.
+    #[error("data-parallel training: {0}")]
+    Distributed(String),
 }
 
 /// Why an `--augment` specification was refused.

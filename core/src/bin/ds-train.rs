@@ -1,4 +1,6 @@
-//! `ds-train`: train, resume, evaluate and export DeepSpeech models, with DeepSpeech.py's flags.
+//! `ds-train`: train, resume, evaluate and export DeepSpeech models, with DeepSpeech.py's flags;
+//! data-parallel across processes and machines under `mpirun`/`srun` when built with the
+//! `distributed` feature.
 
 use std::path::PathBuf;
 
@@ -7,8 +9,9 @@ use clap::Parser;
 use deepspeech_core::Alphabet;
 use deepspeech_core::decoder::HotWords;
 use deepspeech_core::train::augment::Augmentation;
+use deepspeech_core::train::distributed::{self, Collective, Single};
 use deepspeech_core::train::evaluate::{DecodeOptions, load_scorer};
-use deepspeech_core::train::{TrainOptions, run};
+use deepspeech_core::train::{TrainOptions, run_with};
 
 /// Train a DeepSpeech acoustic model on DeepSpeech CSVs (wav_filename,wav_filesize,transcript),
 /// checkpointing atomically so an interrupted run resumes exactly where it stopped; evaluate it
@@ -27,7 +30,8 @@ struct Args {
     /// Comma-separated test CSVs, evaluated after training (WER, CER, best/median/worst samples).
     #[arg(long, value_delimiter = ',')]
     test_files: Vec<PathBuf>,
-    /// Samples per training batch.
+    /// Samples per training batch; per rank under mpirun/srun (N ranks train on batches of N x
+    /// this many samples).
     #[arg(long, default_value_t = 1)]
     train_batch_size: usize,
     /// Samples per dev batch.
@@ -148,8 +152,29 @@ struct Args {
 }
 
 fn main() {
-    if let Err(e) = run_cli(Args::parse()) {
-        eprintln!("ds-train: error: {e:#}");
+    let args = Args::parse();
+    #[cfg(feature = "distributed")]
+    let mpi = distributed::Mpi::init_if_launched();
+    #[cfg(feature = "distributed")]
+    let comm: &dyn Collective = match &mpi {
+        Some(mpi) => mpi,
+        None => &Single,
+    };
+    #[cfg(not(feature = "distributed"))]
+    let comm: &dyn Collective = &Single;
+    if let Err(e) = run_cli(args, comm) {
+        if comm.size() > 1 {
+            eprintln!("ds-train: rank {}: error: {e:#}", comm.rank());
+        } else {
+            eprintln!("ds-train: error: {e:#}");
+        }
+        // The other ranks would wait for this one forever: end the whole job.
+        #[cfg(feature = "distributed")]
+        if let Some(mpi) = &mpi
+            && mpi.size() > 1
+        {
+            mpi.abort(1);
+        }
         std::process::exit(1);
     }
 }
@@ -181,7 +206,17 @@ fn decode_options(args: &Args) -> Result<DecodeOptions> {
     Ok(decoder)
 }
 
-fn run_cli(args: Args) -> Result<()> {
+fn run_cli(args: Args, comm: &dyn Collective) -> Result<()> {
+    if cfg!(not(feature = "distributed")) && distributed::launched_by_mpi() {
+        bail!(
+            "started by mpirun/srun, but this ds-train was built without the `distributed` \
+             feature: every process would train alone into the same checkpoints (rebuild with \
+             --features distributed)"
+        );
+    }
+    if comm.size() > 1 && comm.rank() == 0 {
+        eprintln!("Distributed: {} ranks", comm.size());
+    }
     if args.train_files.is_empty() && args.test_files.is_empty() && args.export_dir.is_none() {
         bail!("nothing to do: give --train_files, --test_files and/or --export_dir");
     }
@@ -223,7 +258,11 @@ fn run_cli(args: Args) -> Result<()> {
     options.progress = !args.quiet;
     options.device = device;
 
-    let summary = run(&options).context("training failed")?;
+    let summary = run_with(&options, comm).context("training failed")?;
+    if comm.rank() != 0 {
+        // Rank 0 reports.
+        return Ok(());
+    }
     if !summary.skipped.is_empty() {
         eprintln!("Skipped {} row(s):", summary.skipped.len());
         for s in &summary.skipped {

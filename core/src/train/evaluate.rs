@@ -210,10 +210,29 @@ pub fn mean_loss(
     batch_size: usize,
     device: &Device,
 ) -> Result<f64> {
-    let (sum, n) = for_each_batch(model, set, batch_size, device, |_, _, losses| {
-        Ok(losses.iter().sum::<f64>())
-    })?;
+    let (sum, n) = loss_sum(model, set, batch_size, device, 0, 1)?;
     Ok(sum / n.max(1) as f64)
+}
+
+/// CTC loss sum and sample count over the batches of a set that fall to `rank` of `size` (batch
+/// i of [`mean_loss`]'s plan goes to rank i mod `size`): summed over all ranks, the dev loss of a
+/// data-parallel run, with the same batches as one process.
+pub fn loss_sum(
+    model: &DeepSpeech,
+    set: &EvalSet,
+    batch_size: usize,
+    device: &Device,
+    rank: usize,
+    size: usize,
+) -> Result<(f64, usize)> {
+    for_each_batch_of(
+        model,
+        set,
+        batch_size,
+        device,
+        (rank, size),
+        |_, _, losses| Ok(losses.iter().sum::<f64>()),
+    )
 }
 
 /// Runs the model once over a set (in batches of `batch_size`) and keeps each sample's
@@ -338,6 +357,18 @@ fn for_each_batch(
     set: &EvalSet,
     batch_size: usize,
     device: &Device,
+    f: impl FnMut(&batch::Batch, &Tensor, &[f64]) -> Result<f64>,
+) -> Result<(f64, usize)> {
+    for_each_batch_of(model, set, batch_size, device, (0, 1), f)
+}
+
+/// [`for_each_batch`] over the batches i with i mod `size` = `rank` only.
+fn for_each_batch_of(
+    model: &DeepSpeech,
+    set: &EvalSet,
+    batch_size: usize,
+    device: &Device,
+    (rank, size): (usize, usize),
     mut f: impl FnMut(&batch::Batch, &Tensor, &[f64]) -> Result<f64>,
 ) -> Result<(f64, usize)> {
     let lengths: Vec<Option<usize>> = set
@@ -351,7 +382,8 @@ fn for_each_batch(
     };
     let n_context = model.config().features.n_context;
     let (mut total, mut count) = (0.0, 0);
-    for indices in batch::plan(&lengths, batch_size) {
+    let plan = batch::plan(&lengths, batch_size);
+    for indices in plan.into_iter().skip(rank).step_by(size.max(1)) {
         let batch = batch::build(set.features, set.labels, &indices, n_context, device)?;
         let logits = model.forward(&batch.x, None)?;
         let losses: Vec<f64> = ctc_loss(&logits, &batch.targets, &batch.lengths, &options)?

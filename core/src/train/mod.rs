@@ -1,11 +1,12 @@
 //! Training: dataset CSVs, features, on-the-fly augmentation, batches, the optimiser, checkpoints
-//! and the training loop behind `ds-train`; evaluation with greedy or beam-search decoding;
-//! language-model weight tuning behind `ds-tune`.
+//! and the training loop behind `ds-train`, alone or data-parallel across processes (MPI);
+//! evaluation with greedy or beam-search decoding; language-model weight tuning behind `ds-tune`.
 
 pub mod augment;
 pub mod batch;
 pub mod checkpoint;
 pub mod dataset;
+pub mod distributed;
 pub mod evaluate;
 pub mod features;
 pub mod optim;
@@ -13,4 +14,4 @@ pub mod plot;
 pub mod trainer;
 pub mod tune;
 
-pub use trainer::{TrainOptions, TrainSummary, run};
+pub use trainer::{TrainOptions, TrainSummary, run, run_with};

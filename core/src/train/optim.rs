@@ -84,6 +84,19 @@ impl Adam {
     /// Applies one update from gradients already computed (what [`Adam::backward_step`] does
     /// after backpropagation; separate so that the two can be timed apart).
     pub fn update(&mut self, grads: &GradStore) -> candle::Result<()> {
+        let grads: Vec<Option<Tensor>> = self
+            .slots
+            .iter()
+            .map(|slot| grads.get(slot.var.as_tensor()).cloned())
+            .collect();
+        self.update_slots(&grads)
+    }
+
+    /// Applies one update from one gradient per slot, in the order of [`Adam::slots`] (`None`
+    /// leaves a parameter and its moments as they are). Data-parallel training passes the
+    /// gradients summed over all ranks.
+    pub fn update_slots(&mut self, grads: &[Option<Tensor>]) -> candle::Result<()> {
+        assert_eq!(grads.len(), self.slots.len(), "one gradient per slot");
         self.step += 1;
         let AdamConfig {
             learning_rate,
@@ -93,8 +106,8 @@ impl Adam {
         } = self.config;
         let correction1 = 1.0 - beta1.powi(self.step as i32);
         let correction2 = 1.0 - beta2.powi(self.step as i32);
-        for slot in &mut self.slots {
-            let Some(g) = grads.get(slot.var.as_tensor()) else {
+        for (slot, g) in self.slots.iter_mut().zip(grads) {
+            let Some(g) = g else {
                 continue;
             };
             slot.m = ((&slot.m * beta1)? + (g * (1.0 - beta1))?)?;

@@ -1,11 +1,12 @@
 //! The training loop behind `ds-train`: epochs over length-sorted batches, Adam, dev loss,
 //! early stopping, learning-rate reduction on plateau, atomic checkpoints that resume exactly,
-//! export and test evaluation.
+//! export and test evaluation; alone, or data-parallel across processes through a
+//! [`Collective`] (see [`crate::train::distributed`]).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use candle::{DType, Device};
+use candle::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand_chacha::ChaCha8Rng;
@@ -14,12 +15,13 @@ use rayon::prelude::*;
 
 use crate::alphabet::Alphabet;
 use crate::ctc::{CtcOptions, Impossible, ctc_loss};
-use crate::error::{CheckpointError, Result};
+use crate::error::{CheckpointError, Error, Result};
 use crate::features::{FeatureConfig, FeatureMatrix, MfccExtractor};
 use crate::model::{self, Config, DeepSpeech, Dropout};
 use crate::train::augment::{self, Augmentation, Augmenter};
 use crate::train::checkpoint::{self, EpochRecord, TrainState};
 use crate::train::dataset::{Dataset, Skipped};
+use crate::train::distributed::{self, Collective, Single};
 use crate::train::evaluate::{self, DecodeOptions, EvalSet, Report};
 use crate::train::optim::{Adam, AdamConfig};
 use crate::train::{batch, features, plot};
@@ -33,7 +35,7 @@ pub struct TrainOptions {
     pub dev_files: Vec<PathBuf>,
     /// Test CSVs (evaluated after training).
     pub test_files: Vec<PathBuf>,
-    /// Training batch size.
+    /// Training batch size (per rank in a data-parallel run: N ranks train on batches of N × this).
     pub train_batch_size: usize,
     /// Dev batch size.
     pub dev_batch_size: usize,
@@ -355,8 +357,40 @@ pub(crate) fn model_file(path: &Path) -> Result<PathBuf, CheckpointError> {
     })
 }
 
-/// Trains (and/or evaluates) as the options say.
+/// Trains (and/or evaluates) as the options say, in this process alone.
 pub fn run(options: &TrainOptions) -> Result<TrainSummary> {
+    run_with(options, &Single)
+}
+
+/// Trains (and/or evaluates) as the options say, as one rank of a data-parallel run over `comm`
+/// (with [`Single`], exactly [`run`]).
+///
+/// With N ranks, batches are planned with N × `train_batch_size` samples, exactly as one
+/// process with that batch size would plan them, and each rank trains on its shard
+/// ([`distributed::shard`]) of every batch. Each rank's loss is its shard's CTC loss sum divided
+/// by the global batch size, so the gradients summed over ranks are those of the mean loss over
+/// the global batch, and the same Adam update runs on every rank. Every rank starts from the same
+/// weights: the same seed, the same `load_checkpoint_dir`, or the same `last.safetensors` in
+/// `checkpoint_dir` (a folder all ranks can read); this is checked before training. Rank 0 alone
+/// shows progress, writes checkpoints, exports and evaluates the test set; the other ranks
+/// return a summary without export or test report. The dev loss is computed by all ranks, each
+/// on every N-th dev batch ([`evaluate::loss_sum`]), and summed.
+///
+/// Augmentation draws its randomness per sample, so it does not depend on the split. Dropout
+/// masks do: each rank draws them from its own stream, seeded per step from the shared RNG, so a
+/// run with dropout matches a one-process run only in distribution.
+pub fn run_with(options: &TrainOptions, comm: &dyn Collective) -> Result<TrainSummary> {
+    let rank_options;
+    let options = if comm.rank() == 0 {
+        options
+    } else {
+        rank_options = TrainOptions {
+            progress: false,
+            ..options.clone()
+        };
+        &rank_options
+    };
+    let writer = comm.rank() == 0;
     if !options.test_files.is_empty() {
         // Refuse bad decoder settings before training, not after.
         options.decoder.validate()?;
@@ -415,6 +449,10 @@ pub fn run(options: &TrainOptions) -> Result<TrainSummary> {
         }
     }
 
+    if comm.size() > 1 {
+        check_ranks_agree(comm, &adam, &state)?;
+    }
+
     if options.train_files.is_empty() && !summary.resumed && options.load_checkpoint_dir.is_none() {
         return Err(CheckpointError::Corrupt {
             path: options.checkpoint_dir.clone().unwrap_or_default(),
@@ -450,6 +488,7 @@ pub fn run(options: &TrainOptions) -> Result<TrainSummary> {
         };
         train_epochs(
             options,
+            comm,
             &config,
             &model,
             &mut adam,
@@ -462,11 +501,11 @@ pub fn run(options: &TrainOptions) -> Result<TrainSummary> {
     }
     // Also without training files: `--checkpoint_dir X --export_dir Y` exports a checkpoint, as
     // DeepSpeech did.
-    if let Some(dir) = &options.export_dir {
+    if let Some(dir) = options.export_dir.as_ref().filter(|_| writer) {
         summary.exported = Some(export(options, dir, &config, &adam)?);
     }
 
-    if !options.test_files.is_empty() {
+    if !options.test_files.is_empty() && writer {
         let test = Prepared::load(
             &options.test_files,
             "test",
@@ -530,8 +569,49 @@ fn export(options: &TrainOptions, dir: &Path, config: &Config, adam: &Adam) -> R
     Ok(path)
 }
 
+/// Fails unless every rank starts at the same step with the same weights (a checkpoint folder
+/// that not all ranks can read, or different flags, would make them train apart).
+fn check_ranks_agree(comm: &dyn Collective, adam: &Adam, state: &TrainState) -> Result<()> {
+    let mut checksum = 0f64;
+    for slot in &adam.slots {
+        checksum += slot
+            .var
+            .as_tensor()
+            .to_dtype(DType::F64)?
+            .sum_all()?
+            .to_scalar::<f64>()?;
+    }
+    let own = [
+        state.epoch as f64,
+        state.batch_in_epoch as f64,
+        state.step as f64,
+        checksum,
+    ];
+    let mut first = own;
+    comm.broadcast_f64(&mut first);
+    if own != first {
+        return Err(Error::Distributed(format!(
+            "rank {} starts at epoch {}, batch {}, step {} with weight sum {} but rank 0 at epoch \
+             {}, batch {}, step {} with weight sum {}: every rank needs the same flags and must \
+             read the same checkpoint folder",
+            comm.rank(),
+            own[0],
+            own[1],
+            own[2],
+            own[3],
+            first[0],
+            first[1],
+            first[2],
+            first[3]
+        )));
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
 fn train_epochs(
     options: &TrainOptions,
+    comm: &dyn Collective,
     config: &Config,
     model: &DeepSpeech,
     adam: &mut Adam,
@@ -543,10 +623,11 @@ fn train_epochs(
         blank: options.alphabet.blank(),
         impossible: Impossible::ZeroLoss,
     };
-    let plan = batch::plan(&train.lengths(), options.train_batch_size);
+    // Global batches: what one process with N × the batch size would train on.
+    let plan = batch::plan(&train.lengths(), options.train_batch_size * comm.size());
+    let checkpoint_dir = options.checkpoint_dir.as_ref().filter(|_| comm.rank() == 0);
     let mut last_checkpoint = Instant::now();
     let mut steps_this_run = 0u64;
-    let n_context = config.features.n_context;
     while state.epoch < options.epochs {
         let started = Instant::now();
         let order = epoch_order(options, state.epoch, plan.len());
@@ -559,47 +640,38 @@ fn train_epochs(
         for &b in &order[state.batch_in_epoch..] {
             if options.max_steps.is_some_and(|m| steps_this_run >= m) {
                 bar.abandon();
-                if let Some(dir) = &options.checkpoint_dir {
+                if let Some(dir) = checkpoint_dir {
                     checkpoint::save(&checkpoint::last_path(dir), config, adam, state)?;
                 }
                 return Ok(());
             }
-            let batch = if train.augmenter.is_empty() {
-                batch::build(
-                    &train.features,
-                    &train.labels,
-                    &plan[b],
-                    n_context,
-                    &options.device,
-                )?
+            let batch_loss = if comm.size() == 1 {
+                let batch = train_batch(train, &plan[b], options, state.epoch, config)?;
+                let logits = model.forward(
+                    &batch.x,
+                    Some(Dropout {
+                        rng: &mut state.rng,
+                    }),
+                )?;
+                let losses = ctc_loss(&logits, &batch.targets, &batch.lengths, &ctc)?;
+                let loss = losses.mean_all()?;
+                adam.backward_step(&loss)?;
+                f64::from(loss.to_scalar::<f32>()?)
             } else {
-                let mats =
-                    augmented_batch(train, &plan[b], options.seed, state.epoch, &config.features);
-                let refs: Vec<&FeatureMatrix> = mats.iter().collect();
-                batch::assemble(&refs, &train.labels, &plan[b], n_context, &options.device)?
+                distributed_step(comm, options, config, model, adam, state, train, &plan[b])?
             };
-            let logits = model.forward(
-                &batch.x,
-                Some(Dropout {
-                    rng: &mut state.rng,
-                }),
-            )?;
-            let losses = ctc_loss(&logits, &batch.targets, &batch.lengths, &ctc)?;
-            let loss = losses.mean_all()?;
-            adam.backward_step(&loss)?;
-            let batch_loss = f64::from(loss.to_scalar::<f32>()?);
             state.step += 1;
             steps_this_run += 1;
             state.batch_in_epoch += 1;
-            state.epoch_loss_sum += batch_loss * batch.indices.len() as f64;
-            state.epoch_samples += batch.indices.len();
+            state.epoch_loss_sum += batch_loss * plan[b].len() as f64;
+            state.epoch_samples += plan[b].len();
             bar.inc(1);
             bar.set_message(format!(
                 "loss {:.3} | {:.1} samples/s",
                 state.epoch_loss_sum / state.epoch_samples.max(1) as f64,
                 state.epoch_samples as f64 / started.elapsed().as_secs_f64().max(1e-9)
             ));
-            if let Some(dir) = &options.checkpoint_dir
+            if let Some(dir) = checkpoint_dir
                 && last_checkpoint.elapsed().as_secs_f64() >= options.checkpoint_secs
                 && state.batch_in_epoch < order.len()
             {
@@ -608,13 +680,104 @@ fn train_epochs(
             }
         }
         bar.finish_and_clear();
-        let stop = finish_epoch(options, config, model, adam, state, dev, started)?;
+        let stop = finish_epoch(options, comm, config, model, adam, state, dev, started)?;
         last_checkpoint = Instant::now();
         if stop {
             break;
         }
     }
     Ok(())
+}
+
+/// The batch of the training samples `indices`, augmented if the set is.
+fn train_batch(
+    train: &Prepared,
+    indices: &[usize],
+    options: &TrainOptions,
+    epoch: usize,
+    config: &Config,
+) -> Result<batch::Batch> {
+    let n_context = config.features.n_context;
+    Ok(if train.augmenter.is_empty() {
+        batch::build(
+            &train.features,
+            &train.labels,
+            indices,
+            n_context,
+            &options.device,
+        )?
+    } else {
+        let mats = augmented_batch(train, indices, options.seed, epoch, &config.features);
+        let refs: Vec<&FeatureMatrix> = mats.iter().collect();
+        batch::assemble(&refs, &train.labels, indices, n_context, &options.device)?
+    })
+}
+
+/// One data-parallel step on the global batch `indices`: this rank's shard, its loss sum divided
+/// by the global batch size, backpropagation, gradients (and loss) summed over the ranks, then
+/// the same Adam update on every rank. Returns the global batch's mean loss.
+#[allow(clippy::too_many_arguments)]
+fn distributed_step(
+    comm: &dyn Collective,
+    options: &TrainOptions,
+    config: &Config,
+    model: &DeepSpeech,
+    adam: &mut Adam,
+    state: &mut TrainState,
+    train: &Prepared,
+    indices: &[usize],
+) -> Result<f64> {
+    let ctc = CtcOptions {
+        blank: options.alphabet.blank(),
+        impossible: Impossible::ZeroLoss,
+    };
+    let n = indices.len();
+    let mine = distributed::shard(indices, comm.rank(), comm.size());
+    // Each rank draws its dropout masks from its own stream, seeded from the shared RNG (which
+    // thus advances alike on every rank and resumes from rank 0's checkpoint).
+    let mut dropout_rng = ChaCha8Rng::seed_from_u64(
+        state.rng.next_u64() ^ (comm.rank() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+    );
+    let mut loss_sum = [0f64];
+    let grads = if mine.is_empty() {
+        None
+    } else {
+        let batch = train_batch(train, mine, options, state.epoch, config)?;
+        let logits = model.forward(
+            &batch.x,
+            Some(Dropout {
+                rng: &mut dropout_rng,
+            }),
+        )?;
+        let losses = ctc_loss(&logits, &batch.targets, &batch.lengths, &ctc)?;
+        let sum = losses.sum_all()?;
+        loss_sum[0] = f64::from(sum.to_scalar::<f32>()?);
+        Some((sum / n as f64)?.backward()?)
+    };
+    let total: usize = adam.slots.iter().map(|s| s.var.elem_count()).sum();
+    let mut flat = Vec::with_capacity(total);
+    for slot in &adam.slots {
+        match grads.as_ref().and_then(|g| g.get(slot.var.as_tensor())) {
+            Some(g) => flat.extend(g.flatten_all()?.to_vec1::<f32>()?),
+            None => flat.extend(std::iter::repeat_n(0f32, slot.var.elem_count())),
+        }
+    }
+    comm.sum_f32(&mut flat);
+    comm.sum_f64(&mut loss_sum);
+    let mut offset = 0;
+    let mut summed = Vec::with_capacity(adam.slots.len());
+    for slot in &adam.slots {
+        let len = slot.var.elem_count();
+        let g = Tensor::from_slice(
+            &flat[offset..offset + len],
+            slot.var.shape(),
+            slot.var.device(),
+        )?;
+        summed.push(Some(g));
+        offset += len;
+    }
+    adam.update_slots(&summed)?;
+    Ok(loss_sum[0] / n as f64)
 }
 
 /// The augmented features of a batch's samples, computed on all cores; each sample's
@@ -661,8 +824,10 @@ fn epoch_order(options: &TrainOptions, epoch: usize, batches: usize) -> Vec<usiz
 
 /// Dev loss, history, best/last checkpoints, plateau and early stopping. Returns whether to
 /// stop.
+#[allow(clippy::too_many_arguments)]
 fn finish_epoch(
     options: &TrainOptions,
+    comm: &dyn Collective,
     config: &Config,
     model: &DeepSpeech,
     adam: &mut Adam,
@@ -672,12 +837,27 @@ fn finish_epoch(
 ) -> Result<bool> {
     let train_loss = state.epoch_loss_sum / state.epoch_samples.max(1) as f64;
     let dev_loss = match dev {
-        Some(dev) => Some(evaluate::mean_loss(
+        Some(dev) if comm.size() == 1 => Some(evaluate::mean_loss(
             model,
             &dev.eval_set(),
             options.dev_batch_size,
             &options.device,
         )?),
+        Some(dev) => {
+            // Each rank takes every N-th dev batch; the sums make the same dev loss on every
+            // rank, so that all take the same plateau and early-stopping decisions.
+            let (sum, n) = evaluate::loss_sum(
+                model,
+                &dev.eval_set(),
+                options.dev_batch_size,
+                &options.device,
+                comm.rank(),
+                comm.size(),
+            )?;
+            let mut totals = [sum, n as f64];
+            comm.sum_f64(&mut totals);
+            Some(totals[0] / totals[1].max(1.0))
+        }
         None => None,
     };
     state.history.push(EpochRecord {
@@ -739,7 +919,7 @@ fn finish_epoch(
             stop = true;
         }
     }
-    if let Some(dir) = &options.checkpoint_dir {
+    if let Some(dir) = options.checkpoint_dir.as_ref().filter(|_| comm.rank() == 0) {
         checkpoint::save(&checkpoint::last_path(dir), config, adam, state)?;
         if improved {
             checkpoint::save(&checkpoint::best_path(dir), config, adam, state)?;
