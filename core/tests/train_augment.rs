@@ -5,16 +5,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+
+use common::{fsdd_csv, shared};
 use deepspeech_core::Alphabet;
 use deepspeech_core::model::Config;
 use deepspeech_core::train::checkpoint;
 use deepspeech_core::train::{TrainOptions, run};
-
-fn shared(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data")
-        .join(rel)
-}
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("ds-augment-{name}-{}", std::process::id()));
@@ -79,20 +76,6 @@ fn ds_train_with_augmentation_trains_ldc93s1_with_a_finite_loss() {
         "{stderr}"
     );
     std::fs::remove_dir_all(dir).unwrap();
-}
-
-/// Six FSDD recordings (absolute paths), 3 batches of 2 per epoch.
-fn fsdd_csv(dir: &Path) -> PathBuf {
-    let words = ["zero", "one", "two", "three", "four", "five"];
-    let mut text = String::from("wav_filename,wav_filesize,transcript\n");
-    for (digit, word) in words.iter().enumerate() {
-        let wav = shared(&format!("fsdd/recordings/{digit}_jackson_10.wav"));
-        let size = std::fs::metadata(&wav).unwrap().len();
-        text.push_str(&format!("{},{size},{word}\n", wav.display()));
-    }
-    let csv = dir.join("fsdd6.csv");
-    std::fs::write(&csv, text).unwrap();
-    csv
 }
 
 fn options(csv: &Path, ckpt: &Path) -> TrainOptions {
