@@ -17,7 +17,6 @@ docs/model.md for the exact commands).
 """
 
 import argparse
-import csv
 import glob
 import os
 import random
@@ -29,6 +28,7 @@ from multiprocessing import Pool
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sentences  # noqa: E402
+from corpus_io import complete_wav, write_split  # noqa: E402
 
 ESPEAK_TRAIN = ["en-us", "en-gb", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp", "en-029"]
 ESPEAK_TEST = ["en-gb-x-gbcwmd"]
@@ -88,15 +88,6 @@ def synthesise(engine, voice, text, raw_path, rng):
             piper_voice().synthesize_wav(text, w, syn_config=config)
         return f"piper joe l{config.length_scale:.2f}"
     raise ValueError(engine)
-
-
-def complete_wav(path):
-    """Whether `path` is a whole 16-bit WAV (sox fixes the header's sizes when it finishes)."""
-    try:
-        with wave.open(path) as w:
-            return os.path.getsize(path) >= 44 + 2 * w.getnframes() > 44
-    except (OSError, EOFError, wave.Error):
-        return False
 
 
 def job(args):
@@ -168,19 +159,7 @@ def main():
                     rows.append(row)
                 if n % 500 == 0:
                     print(f"{split}: {n}/{len(jobs)}", flush=True)
-        with open(os.path.join(args.out_dir, split + ".csv"), "w", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(["wav_filename", "wav_filesize", "transcript"])
-            writer.writerows(r[:3] for r in rows)
-        voices_tsv = os.path.join(args.out_dir, split + "-voices.tsv")
-        known = {}
-        if os.path.exists(voices_tsv):
-            with open(voices_tsv) as f:
-                known = dict(line.rstrip("\n").split("\t", 1) for line in f if "\t" in line)
-        with open(voices_tsv, "w") as f:
-            f.writelines(f"{r[0]}\t{known.get(r[0], r[3])}\n" for r in rows)
-        seconds = sum((r[1] - 44) / 32000 for r in rows)
-        print(f"{split}: {len(rows)} utterances, {seconds / 3600:.2f} h, {failures} failed")
+            write_split(args.out_dir, split, rows, failures)
 
 
 if __name__ == "__main__":

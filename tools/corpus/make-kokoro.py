@@ -31,6 +31,9 @@ from multiprocessing import Pool
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from corpus_io import complete_wav, write_split  # noqa: E402
+
 SAMPLE_RATE = 24000
 MAX_TOKENS = 500
 # espeak-ng IPA -> Kokoro's symbols (misaki's American set writes diphthongs as one letter).
@@ -90,15 +93,6 @@ def synthesise(text, rng):
     return np.asarray(audio, np.float32).ravel(), f"kokoro {a}*{weight:.2f}+{b} x{speed:.2f}"
 
 
-def complete_wav(path):
-    """Whether `path` is a whole 16-bit WAV (sox fixes the header's sizes when it finishes)."""
-    try:
-        with wave.open(path) as w:
-            return os.path.getsize(path) >= 44 + 2 * w.getnframes() > 44
-    except (OSError, EOFError, wave.Error):
-        return False
-
-
 def job(args):
     index, text, out_dir, seed = args
     rng = random.Random(seed)
@@ -151,19 +145,7 @@ def main():
                 rows.append(row)
             if n % 250 == 0:
                 print(f"kokoro: {n}/{len(jobs)}", flush=True)
-    with open(os.path.join(args.corpus_dir, "kokoro.csv"), "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["wav_filename", "wav_filesize", "transcript"])
-        writer.writerows(r[:3] for r in rows)
-    voices_tsv = os.path.join(args.corpus_dir, "kokoro-voices.tsv")
-    known = {}
-    if os.path.exists(voices_tsv):
-        with open(voices_tsv) as f:
-            known = dict(line.rstrip("\n").split("\t", 1) for line in f if "\t" in line)
-    with open(voices_tsv, "w") as f:
-        f.writelines(f"{r[0]}\t{known.get(r[0], r[3])}\n" for r in rows)
-    seconds = sum((r[1] - 44) / 32000 for r in rows)
-    print(f"kokoro: {len(rows)} utterances, {seconds / 3600:.2f} h, {failures} failed")
+    write_split(args.corpus_dir, "kokoro", rows, failures)
 
 
 if __name__ == "__main__":
