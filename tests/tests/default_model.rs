@@ -10,12 +10,12 @@ use deepspeech_core::metrics::{char_errors, word_errors};
 use deepspeech_integration_tests::{SENTENCE, shared_data};
 use gst::prelude::*;
 
-/// Regression bounds: the measured figures of the shipped model (docs/model.md: LDC93S1 WER 0.909,
-/// CER 0.712; FSDD dev WER 0.030, CER 0.021) plus a margin for a retrained model.
-const LDC93S1_MAX_WER: f64 = 1.0;
-const LDC93S1_MAX_CER: f64 = 0.8;
-const FSDD_MAX_WER: f64 = 0.07;
-const FSDD_MAX_CER: f64 = 0.05;
+/// Regression bounds: the measured figures of the shipped model (docs/model.md: LDC93S1 WER 0.818,
+/// CER 0.577; FSDD dev WER 0.025, CER 0.015) plus a margin for a retrained model.
+const LDC93S1_MAX_WER: f64 = 0.91;
+const LDC93S1_MAX_CER: f64 = 0.7;
+const FSDD_MAX_WER: f64 = 0.05;
+const FSDD_MAX_CER: f64 = 0.035;
 
 fn init() {
     static INIT: OnceLock<()> = OnceLock::new();
