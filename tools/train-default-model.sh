@@ -52,32 +52,33 @@ AUGMENT=(
     --augment "multiply[p=0.2,stddev=0.05]"
 )
 
-step_train() {
+# What both training stages share: the network, batches, dropout, dev set, checkpoints and
+# augmentation; each stage adds its data, start, learning rate and epochs.
+train_stage() {
     [ -n "${SKIP_BUILD:-}" ] || cargo build --release --bin ds-train
     "$BIN/ds-train" \
-        --train_files "$CORPUS/train.csv,$CORPUS/kokoro.csv,$SHARED/fsdd/train.csv" \
         --dev_files "$CORPUS/dev.csv" \
-        --n_hidden 512 --train_batch_size 24 --dev_batch_size 32 \
-        --learning_rate 0.0007 --dropout_rate 0.15 \
-        --epochs "$EPOCHS" --es_epochs 0 --shuffle_batches \
-        --checkpoint_dir "$WORK/checkpoints" --checkpoint_secs 300 \
+        --n_hidden 512 --train_batch_size 24 --dev_batch_size 32 --dropout_rate 0.15 \
+        --es_epochs 0 --shuffle_batches --checkpoint_secs 300 \
         "${AUGMENT[@]}" "$@"
+}
+
+step_train() {
+    train_stage \
+        --train_files "$CORPUS/train.csv,$CORPUS/kokoro.csv,$SHARED/fsdd/train.csv" \
+        --learning_rate 0.0007 --epochs "$EPOCHS" \
+        --checkpoint_dir "$WORK/checkpoints" "$@"
 }
 
 step_finetune() {
     # A fresh optimiser at a moderate learning rate: the plateau schedule of `train` had brought
     # its rate down to 8.75e-5, too low to learn the new voices.
-    [ -n "${SKIP_BUILD:-}" ] || cargo build --release --bin ds-train
-    "$BIN/ds-train" \
+    train_stage \
         --train_files "$CORPUS/train.csv,$CORPUS/kokoro.csv,$CORPUS/kokoro-spread.csv,$SHARED/fsdd/train.csv" \
-        --dev_files "$CORPUS/dev.csv" \
         --load_checkpoint_dir "$WORK/checkpoints/best.safetensors" \
-        --n_hidden 512 --train_batch_size 24 --dev_batch_size 32 \
-        --learning_rate 0.0002 --dropout_rate 0.15 \
-        --epochs "${FINETUNE_EPOCHS:-10}" --es_epochs 0 --shuffle_batches \
+        --learning_rate 0.0002 --epochs "${FINETUNE_EPOCHS:-10}" \
         --reduce_lr_on_plateau --plateau_epochs 1 --plateau_reduction 0.5 \
-        --checkpoint_dir "$WORK/checkpoints-spread" --checkpoint_secs 300 \
-        "${AUGMENT[@]}" "$@"
+        --checkpoint_dir "$WORK/checkpoints-spread" "$@"
 }
 
 step_export() {
