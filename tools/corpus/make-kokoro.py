@@ -8,11 +8,12 @@ rewritten into Kokoro's symbols (diphthongs as single letters, as misaki writes 
 tiny.en transcribes these utterances almost word for word.
 
 Each utterance is spoken by a random blend of two of the five styles (a new "speaker" every
-time) at a random speed. `--voices spread` (written as kokoro-spread.csv, other sentences) goes
-further from the five: it adds Gaussian noise to the blend, 0.5-1.5 standard deviations of the
-five styles per dimension, and makes one utterance in four male by extrapolating the one male
-style away from the mean female one (F0 falls to about 80 Hz). Whisper tiny.en still transcribes
-these (WER 8.7 % on a 15-utterance sample). Every utterance is then written as 16 kHz mono 16-bit WAV with 50-400 ms of silence at
+time) at a random speed. `--voices spread` (written as kokoro-spread.csv) goes further from the
+five: it adds Gaussian noise to the blend, 0.5-1.5 standard deviations of the five styles per
+dimension, and makes one utterance in four male by extrapolating the one male style away from
+the mean female one (median F0 70-90 Hz). Whisper tiny.en still transcribes these (WER 8.7 % and
+21 % on samples of 15 and 12). Spread voices read sentences kokoro.csv does not, so make the
+blends first. Every utterance is then written as 16 kHz mono 16-bit WAV with 50-400 ms of silence at
 each end, like make-corpus.py. Sentences come from text/train.txt (written by make-corpus.py)
 and skip those train.csv already speaks. A stopped run resumes (finished WAVs are kept).
 
