@@ -119,14 +119,14 @@ def synthesise(text, rng, spread=False):
 
 
 def job(args):
-    index, text, out_dir, seed, name = args
+    index, text, out_dir, seed, name, spread = args
     rng = random.Random(seed)
     rel = os.path.join("wav", name, f"{index:06d}.wav")
     out = os.path.join(out_dir, rel)
     if complete_wav(out):
         return (rel, os.path.getsize(out), text, "kokoro (earlier run)"), None
     try:
-        audio, described = synthesise(text, rng, spread=name != "kokoro")
+        audio, described = synthesise(text, rng, spread)
         with tempfile.NamedTemporaryFile(suffix=".wav") as raw:
             with wave.open(raw.name, "wb") as w:
                 w.setnchannels(1)
@@ -151,13 +151,14 @@ def main():
                         help="blends of the five styles (kokoro.csv) or styles moved away from "
                              "them (kokoro-spread.csv, sentences kokoro.csv does not speak)")
     args = parser.parse_args()
-    name = "kokoro" if args.voices == "blend" else "kokoro-spread"
+    spread = args.voices == "spread"
+    name = "kokoro-spread" if spread else "kokoro"
 
     with open(os.path.join(args.corpus_dir, "text", "train.txt")) as f:
         texts = [line.strip() for line in f if line.strip()]
     with open(os.path.join(args.corpus_dir, "train.csv"), newline="") as f:
         spoken = {row["transcript"] for row in csv.DictReader(f)}
-    if name != "kokoro":
+    if spread:
         with open(os.path.join(args.corpus_dir, "kokoro.csv"), newline="") as f:
             spoken |= {row["transcript"] for row in csv.DictReader(f)}
     texts = [t for t in texts if t not in spoken]
@@ -165,7 +166,7 @@ def main():
     os.makedirs(os.path.join(args.corpus_dir, "wav", name), exist_ok=True)
     # rng.sample draws one after the other, so a larger --count extends the same list; each
     # utterance's own seed depends on its index only, so a rerun resumes exactly.
-    jobs = [(i, t, args.corpus_dir, args.seed * 1_000_003 + i, name)
+    jobs = [(i, t, args.corpus_dir, args.seed * 1_000_003 + i, name, spread)
             for i, t in enumerate(rng.sample(texts, min(args.count, len(texts))))]
     rows, failures = [], 0
     with Pool(args.jobs) as pool:
