@@ -15,7 +15,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::corpus::{Corpus, Item, ListError};
-use crate::decode::{self, SAMPLE_RATE};
+use crate::decode::{self, SAMPLE_RATE, SourceFormat};
 use crate::normalise::{Normaliser, TranscriptError};
 use crate::report::{CsvSummary, SkipReason, SkippedRow, Summary, write_skipped};
 use crate::writer::{complete_wav, remove_partials, write_atomically, write_wav};
@@ -135,7 +135,7 @@ pub fn import(
 
     // Transcripts first: rows that cannot be used are not decoded.
     let mut rows: Vec<(usize, &Item, String, Vec<u32>)> = Vec::new();
-    let mut owner: HashMap<&Path, &Path> = HashMap::new();
+    let mut owner: HashMap<&Path, &Item> = HashMap::new();
     for (index, item) in listing.items.iter().enumerate() {
         let text = match normaliser.normalise(&item.transcript) {
             Ok(text) => text,
@@ -156,9 +156,9 @@ pub fn import(
                 continue;
             }
         };
-        let first = *owner.entry(&item.clip).or_insert(&item.audio);
-        if first != item.audio {
-            let detail = format!("{} is also {}", shown(first), item.clip.display());
+        let first = *owner.entry(&item.clip).or_insert(item);
+        if first.audio != item.audio {
+            let detail = format!("{} is also {}", shown(&first.audio), item.clip.display());
             skipped.push(skip(index, item, SkipReason::DuplicateClip, detail));
             continue;
         }
@@ -172,8 +172,8 @@ pub fn import(
 
     // Each distinct clip once, on `jobs` threads.
     // (Only rows with a usable transcript claimed a clip name.)
-    let mut clips: Vec<(&Path, &Path)> = owner.into_iter().collect();
-    clips.sort();
+    let mut clips: Vec<(&Path, &Item)> = owner.into_iter().collect();
+    clips.sort_by_key(|&(clip, _)| clip);
     let progress = if options.progress && std::io::stderr().is_terminal() {
         let bar = ProgressBar::new(clips.len() as u64);
         bar.set_style(
@@ -194,8 +194,13 @@ pub fn import(
     let results: HashMap<&Path, Result<Clip, (SkipReason, String)>> = pool.install(|| {
         clips
             .par_iter()
-            .map(|&(clip, audio)| {
-                let result = convert(audio, &target.join(clip), options.max_secs);
+            .map(|&(clip, item)| {
+                let result = convert(
+                    &item.audio,
+                    item.format,
+                    &target.join(clip),
+                    options.max_secs,
+                );
                 progress.inc(1);
                 let result = result.unwrap_or_else(|e| {
                     if let Ok(mut slot) = write_failure.lock() {
@@ -281,10 +286,12 @@ pub fn import(
     Ok(summary)
 }
 
-/// Makes sure `wav` holds `audio` as 16 kHz mono WAV: reuses it when complete, else decodes
-/// and writes it. `Ok(Err(..))` is a skipped clip, `Err` a failure to write the output.
+/// Makes sure `wav` holds `audio` (stored as `format`) as 16 kHz mono WAV: reuses it when
+/// complete, else decodes and writes it. `Ok(Err(..))` is a skipped clip, `Err` a failure to
+/// write the output.
 fn convert(
     audio: &Path,
+    format: SourceFormat,
     wav: &Path,
     max_secs: f64,
 ) -> Result<Result<Clip, (SkipReason, String)>, ImportError> {
@@ -305,7 +312,7 @@ fn convert(
     if !audio.is_file() {
         return Ok(Err((SkipReason::MissingAudio, String::new())));
     }
-    let samples = match decode::decode_to_16k_mono(audio) {
+    let samples = match decode::decode_file(audio, format) {
         Ok(samples) => samples,
         Err(message) => return Ok(Err((SkipReason::UnreadableAudio, message))),
     };

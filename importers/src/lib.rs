@@ -1,6 +1,7 @@
 //! `ds-import`: converts speech corpora (Common Voice, LibriSpeech, a plain folder of audio
-//! files with `.txt` transcripts) into DeepSpeech training CSVs (`wav_filename,wav_filesize,
-//! transcript`) and 16 kHz mono 16-bit WAVs, the input of `ds-train`.
+//! files with `.txt` transcripts, the voice acting of the game Drascula) into DeepSpeech
+//! training CSVs (`wav_filename,wav_filesize,transcript`) and 16 kHz mono 16-bit WAVs, the input
+//! of `ds-train`.
 //!
 //! Compressed audio is decoded by GStreamer (`uridecodebin`), so any format GStreamer plays
 //! can be imported. Rows that cannot be used are skipped with a reason (see

@@ -16,8 +16,12 @@ pub enum SkipReason {
     Digits,
     /// Characters outside the alphabet after normalisation.
     OutsideAlphabet,
-    /// No transcript file for an audio file (folder corpus).
+    /// No transcript for an audio file (folder corpus: no `.txt`; Drascula: a clip the game
+    /// pairs with no text, or a sound effect).
     NoTranscript,
+    /// The corpus pairs the audio with two different texts (or with a text it does not say),
+    /// so neither can be trusted.
+    AmbiguousTranscript,
     /// The audio file the row names does not exist.
     MissingAudio,
     /// GStreamer could not decode the audio (corrupt, unknown format, no audio stream).
@@ -40,6 +44,7 @@ impl SkipReason {
             SkipReason::Digits => "digits in transcript",
             SkipReason::OutsideAlphabet => "characters outside the alphabet",
             SkipReason::NoTranscript => "no transcript",
+            SkipReason::AmbiguousTranscript => "ambiguous transcript",
             SkipReason::MissingAudio => "missing audio file",
             SkipReason::UnreadableAudio => "unreadable audio",
             SkipReason::TooLong => "too long",

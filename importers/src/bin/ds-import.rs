@@ -1,5 +1,6 @@
-//! `ds-import <corpus> <source> <target_dir>`: Common Voice, LibriSpeech or a plain folder to
-//! DeepSpeech CSVs and 16 kHz mono WAVs. `ds-import --help` explains every option.
+//! `ds-import <corpus> <source> <target_dir>`: Common Voice, LibriSpeech, a plain folder or the
+//! game Drascula's speech to DeepSpeech CSVs and 16 kHz mono WAVs. `ds-import --help` explains
+//! every option.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,6 +19,9 @@ enum CorpusArg {
     Librispeech,
     /// Any folder: every audio file with a same-stem .txt transcript (one CSV named after the folder)
     Folder,
+    /// The game Drascula's English speech: drascula.dat + *.ALS (e.g.
+    /// /usr/share/scummvm/drascula/en; train.csv, and dev.csv of four held-out characters)
+    Drascula,
 }
 
 /// Imports a speech corpus as DeepSpeech training CSVs (wav_filename,wav_filesize,transcript)
@@ -85,6 +89,7 @@ fn run() -> anyhow::Result<()> {
         CorpusArg::Cv => Corpus::CommonVoice,
         CorpusArg::Librispeech => Corpus::LibriSpeech,
         CorpusArg::Folder => Corpus::Folder,
+        CorpusArg::Drascula => Corpus::Drascula,
     };
     let summary = import(corpus, &args.source, &args.target_dir, &options)?;
     if !args.quiet {

@@ -10,6 +10,7 @@
 use std::path::Path;
 
 use super::{Item, ListError, Listing, clip_path, listing_skip};
+use crate::decode::SourceFormat;
 use crate::report::SkipReason;
 
 /// The TSVs of the current layout, in the order their CSVs are written.
@@ -139,6 +140,7 @@ fn read_table(
             split: split.to_owned(),
             origin,
             audio: path,
+            format: SourceFormat::Detect,
             clip,
             transcript: transcript.to_owned(),
         });

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use super::{Item, ListError, Listing, clip_path, listing_skip, walk};
+use crate::decode::SourceFormat;
 use crate::report::SkipReason;
 
 /// File extensions taken as audio (any format GStreamer decodes would do; these are the
@@ -70,6 +71,7 @@ pub fn list(source: &Path) -> Result<Listing, ListError> {
             split: split.clone(),
             origin,
             audio: file,
+            format: SourceFormat::Detect,
             clip,
             transcript,
         });

@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use super::{Item, ListError, Listing, clip_path, listing_skip, walk};
+use crate::decode::SourceFormat;
 use crate::report::SkipReason;
 
 const SUFFIX: &str = ".trans.txt";
@@ -64,6 +65,7 @@ pub fn list(source: &Path) -> Result<Listing, ListError> {
                 split: split.clone(),
                 origin,
                 audio: folder.join(format!("{id}.flac")),
+                format: SourceFormat::Detect,
                 clip,
                 transcript: transcript.trim().to_owned(),
             });

@@ -2,11 +2,13 @@
 //! transcript, the CSV it belongs to) without touching the audio.
 
 pub mod common_voice;
+pub mod drascula;
 pub mod folder;
 pub mod librispeech;
 
 use std::path::{Component, Path, PathBuf};
 
+use crate::decode::SourceFormat;
 use crate::report::{SkipReason, SkippedRow};
 
 /// The corpus layouts `ds-import` understands.
@@ -19,6 +21,9 @@ pub enum Corpus {
     LibriSpeech,
     /// Any folder: every audio file with a `.txt` transcript of the same stem.
     Folder,
+    /// The English speech of the game Drascula: `drascula.dat` (ScummVM's text tables) and the
+    /// `*.ALS` clips (raw 8-bit 11025 Hz), paired as the game pairs them.
+    Drascula,
 }
 
 impl Corpus {
@@ -28,6 +33,7 @@ impl Corpus {
             Corpus::CommonVoice => common_voice::list(source)?,
             Corpus::LibriSpeech => librispeech::list(source)?,
             Corpus::Folder => folder::list(source)?,
+            Corpus::Drascula => drascula::list(source)?,
         };
         if let Some(splits) = splits {
             listing.items.retain(|i| splits.contains(&i.split));
@@ -53,6 +59,8 @@ pub struct Item {
     pub origin: String,
     /// The source audio file.
     pub audio: PathBuf,
+    /// How [`Item::audio`] is stored ([`SourceFormat::Detect`] for ordinary audio files).
+    pub format: SourceFormat,
     /// The WAV to write, relative to the target folder (`clips/....wav`).
     pub clip: PathBuf,
     /// The transcript as the corpus gives it.
