@@ -3,7 +3,7 @@
 # explains each step and records the figures. Every output goes to $WORK (default
 # /work/ds-default, outside the repository); only the exported files are copied to models/en/.
 #
-#   tools/train-default-model.sh corpus|scorer|train|finetune|games|real|export|tune|all
+#   tools/train-default-model.sh corpus|scorer|train|finetune|games|real|balance|export|tune|all
 #
 # `train` resumes from $WORK/checkpoints when it exists, so it can run over several sessions;
 # `finetune` starts from its best checkpoint with the spread Kokoro voices added and resumes
@@ -134,6 +134,16 @@ step_real() {
         --checkpoint_dir "$WORK/checkpoints-real" "$@"
 }
 
+step_balance() {
+    # After `real`: everything at once, the synthetic voices of `train` and FSDD (twice) back in,
+    # so that what `real` forgot of them returns, at half `real`'s rate.
+    DEV_FILES="$REAL/dev.csv" train_stage \
+        --train_files "$FOTAQ/train.csv,$BASS/train.csv,$REAL/train.csv,$REAL/train.csv,$CORPUS/train.csv,$CORPUS/kokoro.csv,$CORPUS/kokoro-spread.csv,$SHARED/fsdd/train.csv,$SHARED/fsdd/train.csv" \
+        --load_checkpoint_dir "$WORK/checkpoints-real/best.safetensors" \
+        --learning_rate "${BALANCE_LR:-0.0001}" --epochs "${BALANCE_EPOCHS:-1}" \
+        --checkpoint_dir "$WORK/checkpoints-balanced" "$@"
+}
+
 step_export() {
     # Exports the best checkpoint (lowest dev loss) of the fine-tuning, in f16.
     "$BIN/ds-train" --checkpoint_dir "$WORK/checkpoints-spread" --n_hidden 512 \
@@ -162,8 +172,9 @@ train) shift; step_train "$@" ;;
 finetune) shift; step_finetune "$@" ;;
 games) step_games ;;
 real) shift; step_real "$@" ;;
+balance) shift; step_balance "$@" ;;
 export) step_export ;;
 tune) step_tune ;;
 all) step_corpus; step_scorer; step_train; step_finetune; step_export; step_tune ;;
-*) echo "usage: $0 corpus|scorer|train|finetune|games|real|export|tune|all" >&2; exit 2 ;;
+*) echo "usage: $0 corpus|scorer|train|finetune|games|real|balance|export|tune|all" >&2; exit 2 ;;
 esac
