@@ -39,6 +39,15 @@ step_scorer() {
     # alpha/beta) and the file 12 MB instead of 7, so it is not used.
     mkdir -p "$WORK/lm"
     [ -n "${SKIP_BUILD:-}" ] || cargo build --release --bin ds-lm
+    if [ "${SCORER_TEXT:-train}" = modern ]; then
+        # An experiment (docs/model.md, "Scorer"): the training sentences plus Debian's fortunes
+        # and WordNet's glosses, 67 k words, 12.1 MB.
+        apt-get install -y -q fortunes wordnet-base
+        python3 tools/corpus/scorer-text.py "$CORPUS/text"
+        "$BIN/ds-lm" --text "$CORPUS/text/scorer.txt" --order 4 --prune 0 1 2 \
+            --scorer "$WORK/lm/en-modern.scorer"
+        return
+    fi
     "$BIN/ds-lm" --text "$CORPUS/text/train.txt" --order 4 --prune 0 0 1 --scorer "$WORK/lm/en.scorer"
 }
 
