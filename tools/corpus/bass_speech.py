@@ -368,7 +368,7 @@ def speech_clips(dnr_path, dsk_path, intro=True):
 
 
 def write_wav(path, samples, rate):
-    """16-bit mono WAV at the clip's own rate (no resampling)."""
+    """16-bit mono WAV at the clip's own rate (no resampling); `path` may be a file object."""
     pcm = (np.clip(samples, -1.0, 32767 / 32768) * 32768.0).astype("<i2").tobytes()
     with wave.open(path, "wb") as w:
         w.setnchannels(1)

@@ -84,12 +84,7 @@ def game_clips(game, path):
         dnr, dsk = os.path.join(path, "sky.dnr"), os.path.join(path, "sky.dsk")
         for stem, samples, rate in bass_speech.speech_clips(dnr, dsk):
             wav = io.BytesIO()
-            pcm = (np.clip(samples, -1.0, 32767 / 32768) * 32768.0).astype("<i2").tobytes()
-            with wave.open(wav, "wb") as w:
-                w.setnchannels(1)
-                w.setsampwidth(2)
-                w.setframerate(rate)
-                w.writeframes(pcm)
+            bass_speech.write_wav(wav, samples, rate)
             wav.seek(0)
             yield stem, wav
 
