@@ -3,11 +3,12 @@
 # explains each step and records the figures. Every output goes to $WORK (default
 # /work/ds-default, outside the repository); only the exported files are copied to models/en/.
 #
-#   tools/train-default-model.sh corpus|scorer|train|finetune|games|real|balance|export|tune|all
+#   tools/train-default-model.sh corpus|scorer|train|finetune|games|real|balance|export|realdev|tune|all
 #
 # `train` resumes from $WORK/checkpoints when it exists, so it can run over several sessions;
-# `finetune` starts from its best checkpoint with the spread Kokoro voices added and resumes
-# from $WORK/checkpoints-spread the same way.
+# `finetune` starts from its best checkpoint with the spread Kokoro voices added, `real` from
+# finetune's best with real voice acting, `balance` from real's best with everything; each
+# resumes from its own checkpoint directory the same way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${WORK:-/work/ds-default}
@@ -33,22 +34,23 @@ step_corpus() {
         --count "${KOKORO_SPREAD_UTTERANCES:-2400}"
 }
 
+# The scorer's text and pruning (docs/model.md, "Scorer"): the training sentences plus Debian's
+# fortunes and WordNet's glosses, 67 k words, 12.1 MB. `SCORER_TEXT=train` gives the first
+# shipped scorer instead: the training sentences only, 13.5 k words, 7.1 MB.
+if [ "${SCORER_TEXT:-modern}" = train ]; then
+    SCORER_ARGS=(--text "$CORPUS/text/train.txt" --order 4 --prune 0 0 1)
+else
+    SCORER_ARGS=(--text "$CORPUS/text/scorer.txt" --order 4 --prune 0 1 2)
+fi
+
 step_scorer() {
-    # The training sentences only (13.5 k words). Adding every plain word of Debian's wamerican
-    # list (64 k words, once each) made the dev WER worse (44.4 % against 40.1 % at the same
-    # alpha/beta) and the file 12 MB instead of 7, so it is not used.
     mkdir -p "$WORK/lm"
     [ -n "${SKIP_BUILD:-}" ] || cargo build --release --bin ds-lm
-    if [ "${SCORER_TEXT:-train}" = modern ]; then
-        # An experiment (docs/model.md, "Scorer"): the training sentences plus Debian's fortunes
-        # and WordNet's glosses, 67 k words, 12.1 MB.
+    if [ "${SCORER_TEXT:-modern}" != train ]; then
         apt-get install -y -q fortunes wordnet-base
         python3 tools/corpus/scorer-text.py "$CORPUS/text"
-        "$BIN/ds-lm" --text "$CORPUS/text/scorer.txt" --order 4 --prune 0 1 2 \
-            --scorer "$WORK/lm/en-modern.scorer"
-        return
     fi
-    "$BIN/ds-lm" --text "$CORPUS/text/train.txt" --order 4 --prune 0 0 1 --scorer "$WORK/lm/en.scorer"
+    "$BIN/ds-lm" "${SCORER_ARGS[@]}" --scorer "$WORK/lm/en.scorer"
 }
 
 # On-the-fly augmentation (ds-train --augment): real microphones, rooms and telephone lines
@@ -128,8 +130,7 @@ step_games() {
 }
 
 step_real() {
-    # An experiment, not part of `all`: the shipped model does not use it (docs/model.md says
-    # what it measured). Starts from the best fine-tuned checkpoint; Drascula's clips are listed
+    # Starts from the best fine-tuned checkpoint; Drascula's clips are listed
     # twice (each copy is augmented differently) so that they weigh more against the synthetic
     # hours, and the dev loss that picks the best checkpoint is real speech only.
     step_real_import
@@ -137,7 +138,7 @@ step_real() {
     DEV_FILES="$REAL/dev.csv" train_stage \
         --train_files "$FOTAQ/train.csv,$BASS/train.csv,$REAL/train.csv,$REAL/train.csv,$CORPUS/kokoro-spread.csv,$SHARED/fsdd/train.csv" \
         --load_checkpoint_dir "$WORK/checkpoints-spread/best.safetensors" \
-        --learning_rate "${REAL_LR:-0.0002}" --epochs "${REAL_EPOCHS:-4}" \
+        --learning_rate "${REAL_LR:-0.0002}" --epochs "${REAL_EPOCHS:-8}" \
         --reduce_lr_on_plateau --plateau_epochs 1 --plateau_reduction 0.5 \
         --checkpoint_dir "$WORK/checkpoints-real" "$@"
 }
@@ -148,29 +149,40 @@ step_balance() {
     DEV_FILES="$REAL/dev.csv" train_stage \
         --train_files "$FOTAQ/train.csv,$BASS/train.csv,$REAL/train.csv,$REAL/train.csv,$CORPUS/train.csv,$CORPUS/kokoro.csv,$CORPUS/kokoro-spread.csv,$SHARED/fsdd/train.csv,$SHARED/fsdd/train.csv" \
         --load_checkpoint_dir "$WORK/checkpoints-real/best.safetensors" \
-        --learning_rate "${BALANCE_LR:-0.0001}" --epochs "${BALANCE_EPOCHS:-1}" \
+        --learning_rate "${BALANCE_LR:-0.0001}" --epochs "${BALANCE_EPOCHS:-2}" \
         --checkpoint_dir "$WORK/checkpoints-balanced" "$@"
 }
 
 step_export() {
-    # Exports the best checkpoint (lowest dev loss) of the fine-tuning, in f16.
-    "$BIN/ds-train" --checkpoint_dir "$WORK/checkpoints-spread" --n_hidden 512 \
+    # Exports the best checkpoint (lowest real-speech dev loss) of `balance`, in f16.
+    "$BIN/ds-train" --checkpoint_dir "$WORK/checkpoints-balanced" --n_hidden 512 \
         --export_dir "$WORK/export" --export_f16
     mkdir -p models/en
     cp "$WORK/export/model.safetensors" models/en/model.safetensors
 }
 
+step_realdev() {
+    # Real speech that no stage trains on, to tune alpha/beta: Asterisk's English telephone
+    # prompts (Debian main, CC-BY-SA 3.0), one professional voice, 8 kHz, with their exact text;
+    # the 257 of 3 words or more (19.7 min).
+    [ -f "$WORK/asterisk/dev.csv" ] && return
+    mkdir -p "$WORK/asterisk"
+    (cd "$WORK/asterisk" && apt-get download asterisk-core-sounds-en asterisk-core-sounds-en-wav &&
+        for deb in asterisk-core-sounds-en*.deb; do dpkg -x "$deb" .; done)
+    python3 tools/corpus/asterisk_prompts.py "$WORK/asterisk" "$WORK/asterisk/dev.csv"
+}
+
 step_tune() {
-    # Grid-search alpha and beta on the synthetic dev set, then store the best pair in the
+    # Grid-search alpha and beta on real speech (`realdev`; TUNE_FILES=$CORPUS/dev.csv tunes on
+    # the synthetic dev set, as the first shipped scorer was), then store the best pair in the
     # scorer file that ships.
     [ -n "${SKIP_BUILD:-}" ] || cargo build --release --bin ds-tune --bin ds-lm
     "$BIN/ds-tune" --load_checkpoint_dir models/en/model.safetensors \
-        --scorer "$WORK/lm/en.scorer" --test_files "$CORPUS/dev.csv" \
+        --scorer "$WORK/lm/en.scorer" --test_files "${TUNE_FILES:-$WORK/asterisk/dev.csv}" \
         --beam_width 256 --n_trials 30 --lm_alpha_max 1.5 --lm_beta_max 5 --quiet | tee "$WORK/lm/tune.txt"
     alpha=$(sed -n 's/^Best params: lm_alpha=\([0-9.]*\) and lm_beta=\([0-9.]*\) .*/\1/p' "$WORK/lm/tune.txt")
     beta=$(sed -n 's/^Best params: lm_alpha=\([0-9.]*\) and lm_beta=\([0-9.]*\) .*/\2/p' "$WORK/lm/tune.txt")
-    "$BIN/ds-lm" --text "$CORPUS/text/train.txt" \
-        --order 4 --prune 0 0 1 --lm_alpha "$alpha" --lm_beta "$beta" --scorer models/en/en.scorer
+    "$BIN/ds-lm" "${SCORER_ARGS[@]}" --lm_alpha "$alpha" --lm_beta "$beta" --scorer models/en/en.scorer
 }
 
 case "${1:-all}" in
@@ -182,7 +194,14 @@ games) step_games ;;
 real) shift; step_real "$@" ;;
 balance) shift; step_balance "$@" ;;
 export) step_export ;;
+realdev) step_realdev ;;
 tune) step_tune ;;
-all) step_corpus; step_scorer; step_train; step_finetune; step_export; step_tune ;;
-*) echo "usage: $0 corpus|scorer|train|finetune|games|real|balance|export|tune|all" >&2; exit 2 ;;
+all)
+    step_corpus; step_scorer; step_train; step_finetune; step_real; step_balance; step_export
+    step_realdev; step_tune
+    ;;
+*)
+    echo "usage: $0 corpus|scorer|train|finetune|games|real|balance|export|realdev|tune|all" >&2
+    exit 2
+    ;;
 esac
