@@ -37,7 +37,8 @@ step_corpus() {
 # The scorer's text and pruning (docs/model.md, "Scorer"): the training sentences plus Debian's
 # fortunes and WordNet's glosses, 67 k words, 12.1 MB. `SCORER_TEXT=train` gives the first
 # shipped scorer instead: the training sentences only, 13.5 k words, 7.1 MB.
-if [ "${SCORER_TEXT:-modern}" = train ]; then
+SCORER_TEXT=${SCORER_TEXT:-modern}
+if [ "$SCORER_TEXT" = train ]; then
     SCORER_ARGS=(--text "$CORPUS/text/train.txt" --order 4 --prune 0 0 1)
 else
     SCORER_ARGS=(--text "$CORPUS/text/scorer.txt" --order 4 --prune 0 1 2)
@@ -46,7 +47,7 @@ fi
 step_scorer() {
     mkdir -p "$WORK/lm"
     [ -n "${SKIP_BUILD:-}" ] || cargo build --release --bin ds-lm
-    if [ "${SCORER_TEXT:-modern}" != train ]; then
+    if [ "$SCORER_TEXT" != train ]; then
         apt-get install -y -q fortunes wordnet-base
         python3 tools/corpus/scorer-text.py "$CORPUS/text"
     fi

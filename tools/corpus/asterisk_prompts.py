@@ -15,12 +15,12 @@ Use:
 """
 
 import argparse
-import csv
 import gzip
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import corpus_io  # noqa: E402
 import sentences  # noqa: E402
 
 TEXT = "usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz"
@@ -61,10 +61,7 @@ def main():
             continue
         seen.add(transcript)
         rows.append((wav, os.path.getsize(wav), transcript))
-    with open(args.out, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["wav_filename", "wav_filesize", "transcript"])
-        writer.writerows(rows)
+    corpus_io.write_csv(args.out, rows)
     print(f"{args.out}: {len(rows)} prompts ({missing} listed without a WAV file)")
     return 0 if rows else 1
 

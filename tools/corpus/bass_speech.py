@@ -5,7 +5,7 @@ The freeware adventure game Beneath a Steel Sky (1994; Debian main, `beneath-a-s
 v0.0372, run by ScummVM's `sky` engine) keeps everything in two files: `sky.dnr`, the "dinner
 table" that says where each numbered file lies, and `sky.dsk`, the files themselves, nearly all
 packed with Rob Northen's RNC method 1. This module only reads them; it transcribes nothing
-(label-fotaq.py is the model for a labelling script on top of it).
+(label-game-speech.py labels them).
 
 Format, as ScummVM's engines/sky reads it:
 

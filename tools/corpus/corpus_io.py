@@ -1,5 +1,5 @@
-"""What make-corpus.py and make-kokoro.py share: resuming finished WAVs and writing a split's
-DeepSpeech CSV with its voice list."""
+"""What the corpus scripts share: resuming finished WAVs and writing DeepSpeech CSVs (a split's with
+its voice list)."""
 
 import csv
 import os
@@ -15,14 +15,20 @@ def complete_wav(path):
         return False
 
 
+def write_csv(path, rows):
+    """A DeepSpeech CSV of `rows` of (wav_filename, wav_filesize, transcript, ...): extra fields are
+    left out."""
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["wav_filename", "wav_filesize", "transcript"])
+        writer.writerows(r[:3] for r in rows)
+
+
 def write_split(out_dir, name, rows, failures):
     """Writes `name`.csv and `name`-voices.tsv for `rows` of (wav, size, transcript, voice) and
     prints a summary. A voice already listed by an earlier run is kept (a resumed run only knows
     that the WAV exists)."""
-    with open(os.path.join(out_dir, name + ".csv"), "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["wav_filename", "wav_filesize", "transcript"])
-        writer.writerows(r[:3] for r in rows)
+    write_csv(os.path.join(out_dir, name + ".csv"), rows)
     voices_tsv = os.path.join(out_dir, name + "-voices.tsv")
     known = {}
     if os.path.exists(voices_tsv):

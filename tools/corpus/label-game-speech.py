@@ -34,11 +34,9 @@ Setup and use (the `games` stage of tools/train-default-model.sh runs this):
 """
 
 import argparse
-import csv
 import io
 import os
 import sys
-import wave
 
 import numpy as np
 
@@ -49,6 +47,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "accuracy"))
 sys.path.insert(0, HERE)
 import bass_speech  # noqa: E402
+import corpus_io  # noqa: E402
 import fotaq_speech  # noqa: E402
 import wer  # noqa: E402
 
@@ -160,13 +159,9 @@ def label_window(model, window, beam):
 
 
 def write_wav(path, samples):
-    pcm = (samples.clip(-1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+    """A 16 kHz clip as 16-bit WAV, written whole or not at all (a killed run leaves no stub)."""
     tmp = path + ".part"
-    with wave.open(tmp, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(pcm)
+    bass_speech.write_wav(tmp, samples, 16000)
     os.replace(tmp, path)
 
 
@@ -230,10 +225,7 @@ def main():
             if ok == "1" and long_enough(text) and os.path.exists(wav):
                 rows.append((wav, os.path.getsize(wav), text))
                 seconds += float(secs)
-    with open(os.path.join(a.out, "train.csv"), "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["wav_filename", "wav_filesize", "transcript"])
-        w.writerows(rows)
+    corpus_io.write_csv(os.path.join(a.out, "train.csv"), rows)
     print(f"train.csv: {len(rows)} of {len(done) + len(todo)} clips kept, {seconds / 3600:.2f} h")
     if a.game == "csv":
         report_against(a.path, rows)
