@@ -3,7 +3,7 @@
 # explains each step and records the figures. Every output goes to $WORK (default
 # /work/ds-default, outside the repository); only the exported files are copied to models/en/.
 #
-#   tools/train-default-model.sh corpus|scorer|train|finetune|games|real|balance|export|realdev|tune|all
+#   tools/train-default-model.sh corpus|scorer|train|finetune|games|real|balance|widen|export|realdev|tune|all
 #
 # `train` resumes from $WORK/checkpoints when it exists, so it can run over several sessions;
 # `finetune` starts from its best checkpoint with the spread Kokoro voices added, `real` from
@@ -74,7 +74,7 @@ train_stage() {
     [ -n "${SKIP_BUILD:-}" ] || cargo build --release --bin ds-train
     "$BIN/ds-train" \
         --dev_files "${DEV_FILES:-$CORPUS/dev.csv}" \
-        --n_hidden 512 --train_batch_size 24 --dev_batch_size 32 --dropout_rate 0.15 \
+        --n_hidden "${N_HIDDEN:-512}" --train_batch_size 24 --dev_batch_size 32 --dropout_rate 0.15 \
         --es_epochs 0 --shuffle_batches --checkpoint_secs 300 \
         "${AUGMENT[@]}" "$@"
 }
@@ -144,14 +144,29 @@ step_real() {
         --checkpoint_dir "$WORK/checkpoints-real" "$@"
 }
 
+# Everything: the game speech, Drascula twice, the synthetic voices and FSDD twice (18.9 h).
+BALANCE_FILES=$FOTAQ/train.csv,$BASS/train.csv,$REAL/train.csv,$REAL/train.csv,$CORPUS/train.csv,$CORPUS/kokoro.csv,$CORPUS/kokoro-spread.csv,$SHARED/fsdd/train.csv,$SHARED/fsdd/train.csv
+
 step_balance() {
     # After `real`: everything at once, the synthetic voices of `train` and FSDD (twice) back in,
     # so that what `real` forgot of them returns, at half `real`'s rate.
     DEV_FILES="$REAL/dev.csv" train_stage \
-        --train_files "$FOTAQ/train.csv,$BASS/train.csv,$REAL/train.csv,$REAL/train.csv,$CORPUS/train.csv,$CORPUS/kokoro.csv,$CORPUS/kokoro-spread.csv,$SHARED/fsdd/train.csv,$SHARED/fsdd/train.csv" \
+        --train_files "$BALANCE_FILES" \
         --load_checkpoint_dir "$WORK/checkpoints-real/best.safetensors" \
         --learning_rate "${BALANCE_LR:-0.0001}" --epochs "${BALANCE_EPOCHS:-2}" \
         --checkpoint_dir "$WORK/checkpoints-balanced" "$@"
+}
+
+step_widen() {
+    # After `balance`: the same data on a wider network (640 units instead of 512), started from
+    # balance's best model widened without changing what it computes (ds-train --widen_source),
+    # with a fresh optimiser at twice balance's rate so that the new units learn.
+    N_HIDDEN=${WIDE_HIDDEN:-640} DEV_FILES="$REAL/dev.csv" train_stage \
+        --train_files "$BALANCE_FILES" \
+        --load_checkpoint_dir "${WIDE_FROM:-$WORK/checkpoints-balanced/best.safetensors}" --widen_source \
+        --learning_rate "${WIDE_LR:-0.0002}" --epochs "${WIDE_EPOCHS:-3}" \
+        --reduce_lr_on_plateau --plateau_epochs 1 --plateau_reduction 0.5 \
+        --checkpoint_dir "$WORK/checkpoints-wide" "$@"
 }
 
 step_export() {
@@ -194,6 +209,7 @@ finetune) shift; step_finetune "$@" ;;
 games) step_games ;;
 real) shift; step_real "$@" ;;
 balance) shift; step_balance "$@" ;;
+widen) shift; step_widen "$@" ;;
 export) step_export ;;
 realdev) step_realdev ;;
 tune) step_tune ;;
@@ -202,7 +218,7 @@ all)
     step_realdev; step_tune
     ;;
 *)
-    echo "usage: $0 corpus|scorer|train|finetune|games|real|balance|export|realdev|tune|all" >&2
+    echo "usage: $0 corpus|scorer|train|finetune|games|real|balance|widen|export|realdev|tune|all" >&2
     exit 2
     ;;
 esac

@@ -27,7 +27,7 @@ fn csv() -> PathBuf {
 }
 
 /// Tests in this file; the last one to pass removes the shared folder (a failure keeps it).
-const TESTS: usize = 6;
+const TESTS: usize = 7;
 
 /// What every test needs: the exported model, its greedy test report, and an ARPA file.
 struct Fixture {
@@ -112,6 +112,38 @@ fn with_scorer(width: usize, hot_words: &str) -> DecodeOptions {
     d.scorer = Some(load_scorer(&fixture().arpa).unwrap());
     d.hot_words = HotWords::parse(hot_words).unwrap();
     d
+}
+
+#[test]
+fn a_widened_model_computes_what_the_narrow_one_did() {
+    let f = fixture();
+    let mut options = TrainOptions::new(Alphabet::english());
+    options.test_files = vec![csv()];
+    options.load_checkpoint_dir = Some(f.model.clone());
+    options.n_hidden = 140;
+    options.progress = false;
+    options.decoder = DecodeOptions::greedy();
+    let refused = run(&options).expect_err("a narrower model needs --widen_source");
+    assert!(
+        refused
+            .to_string()
+            .contains("has shape [100, 494] but the model needs [140, 494]"),
+        "{refused}"
+    );
+
+    options.widen_source = true;
+    let widened = run(&options).unwrap().test.expect("test report");
+    assert_eq!(
+        widened.samples[0].hypothesis,
+        f.greedy.samples[0].hypothesis
+    );
+    assert!(
+        (widened.loss - f.greedy.loss).abs() < 1e-3 * f.greedy.loss.max(1.0),
+        "loss {} after widening, {} before",
+        widened.loss,
+        f.greedy.loss
+    );
+    passed();
 }
 
 #[test]

@@ -76,6 +76,11 @@ struct Args {
     /// --load_checkpoint_dir (1 = output layer, e.g. for a new alphabet).
     #[arg(long, default_value_t = 0)]
     drop_source_layers: usize,
+    /// Let --load_checkpoint_dir load a model narrower than --n_hidden: its units keep their
+    /// weights, the new units start fresh and every weight from a new unit to an old one starts
+    /// at zero, so the wider model begins exactly where the narrow one was.
+    #[arg(long)]
+    widen_source: bool,
     /// Stop after this many epochs without dev-loss improvement (0: never).
     #[arg(long, default_value_t = 25)]
     es_epochs: usize,
@@ -244,6 +249,7 @@ fn run_cli(args: Args, comm: &dyn Collective) -> Result<()> {
     options.export_f16 = args.export_f16;
     options.load_checkpoint_dir = args.load_checkpoint_dir;
     options.drop_source_layers = args.drop_source_layers;
+    options.widen_source = args.widen_source;
     options.es_epochs = args.es_epochs;
     options.es_min_delta = args.es_min_delta;
     options.reduce_lr_on_plateau = args.reduce_lr_on_plateau;

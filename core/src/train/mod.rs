@@ -13,5 +13,6 @@ pub mod optim;
 pub mod plot;
 pub mod trainer;
 pub mod tune;
+pub mod widen;
 
 pub use trainer::{TrainOptions, TrainSummary, run, run_with};

@@ -24,7 +24,7 @@ use crate::train::dataset::{Dataset, Skipped};
 use crate::train::distributed::{self, Collective, Single};
 use crate::train::evaluate::{self, DecodeOptions, EvalSet, Report};
 use crate::train::optim::{Adam, AdamConfig};
-use crate::train::{batch, features, plot};
+use crate::train::{batch, features, plot, widen};
 
 /// Everything `ds-train` can be told.
 #[derive(Debug, Clone)]
@@ -64,6 +64,9 @@ pub struct TrainOptions {
     pub load_checkpoint_dir: Option<PathBuf>,
     /// Number of layers, counted from the output, to re-initialise instead of loading.
     pub drop_source_layers: usize,
+    /// Load a source narrower than `n_hidden` by widening it without changing what it computes
+    /// ([`crate::train::widen`]); otherwise a width mismatch is an error.
+    pub widen_source: bool,
     /// Stop when the dev loss has not improved for this many epochs (0: never).
     pub es_epochs: usize,
     /// Smallest dev-loss decrease that counts as an improvement.
@@ -117,6 +120,7 @@ impl TrainOptions {
             export_f16: false,
             load_checkpoint_dir: None,
             drop_source_layers: 0,
+            widen_source: false,
             es_epochs: 25,
             es_min_delta: 0.05,
             reduce_lr_on_plateau: false,
@@ -298,8 +302,15 @@ const LAYERS_FROM_OUTPUT: [&str; 6] = [
 
 /// Loads weights to fine-tune from: an exported model file, a folder holding
 /// `model.safetensors`, or a checkpoint folder. The last `drop` layers keep their fresh
-/// initialisation (so the output layer can change alphabet).
-fn load_source_weights(path: &Path, varmap: &VarMap, config: &Config, drop: usize) -> Result<()> {
+/// initialisation (so the output layer can change alphabet). With `widen`, a narrower source is
+/// widened into the fresh weights ([`widen::widen`]).
+fn load_source_weights(
+    path: &Path,
+    varmap: &VarMap,
+    config: &Config,
+    drop: usize,
+    widen: bool,
+) -> Result<()> {
     let file = model_file(path)?;
     let read = model::io::read(&file)?;
     let prefix = if read.tensors.keys().any(|k| k.starts_with("model.")) {
@@ -325,6 +336,17 @@ fn load_source_weights(path: &Path, varmap: &VarMap, config: &Config, drop: usiz
                 reason: format!("tensor `{key}` is missing"),
             })?;
         if tensor.dims() != expected.as_slice() {
+            if widen && tensor.rank() == expected.len() {
+                let widened =
+                    widen::widen(&name, tensor, data[&name].as_tensor()).map_err(|error| {
+                        CheckpointError::Corrupt {
+                            path: file.clone(),
+                            reason: error.to_string(),
+                        }
+                    })?;
+                data[&name].set(&widened)?;
+                continue;
+            }
             return Err(CheckpointError::ShapeMismatch {
                 path: file.clone(),
                 tensor: key,
@@ -404,7 +426,13 @@ pub fn run_with(options: &TrainOptions, comm: &dyn Collective) -> Result<TrainSu
     let model = DeepSpeech::new(config.clone(), vb)?;
     init_weights(&varmap, &config, options.seed)?;
     if let Some(source) = &options.load_checkpoint_dir {
-        load_source_weights(source, &varmap, &config, options.drop_source_layers)?;
+        load_source_weights(
+            source,
+            &varmap,
+            &config,
+            options.drop_source_layers,
+            options.widen_source,
+        )?;
     }
     let mut adam = Adam::new(
         checkpoint::named_vars(&varmap),
