@@ -89,16 +89,23 @@ fn write_lm(dir: &Path) -> PathBuf {
     path
 }
 
-/// Evaluates the exported model on LDC93S1 with `decoder`.
-fn evaluate(decoder: DecodeOptions) -> Report {
-    let f = fixture();
+/// Options that evaluate the exported model on LDC93S1 with `decoder`.
+fn evaluation(decoder: DecodeOptions) -> TrainOptions {
     let mut options = TrainOptions::new(Alphabet::english());
     options.test_files = vec![csv()];
-    options.load_checkpoint_dir = Some(f.model.clone());
+    options.load_checkpoint_dir = Some(fixture().model.clone());
     options.n_hidden = 100;
     options.progress = false;
     options.decoder = decoder;
-    run(&options).unwrap().test.expect("test report")
+    options
+}
+
+/// Evaluates the exported model on LDC93S1 with `decoder`.
+fn evaluate(decoder: DecodeOptions) -> Report {
+    run(&evaluation(decoder))
+        .unwrap()
+        .test
+        .expect("test report")
 }
 
 fn beam(width: usize) -> DecodeOptions {
@@ -117,12 +124,8 @@ fn with_scorer(width: usize, hot_words: &str) -> DecodeOptions {
 #[test]
 fn a_widened_model_computes_what_the_narrow_one_did() {
     let f = fixture();
-    let mut options = TrainOptions::new(Alphabet::english());
-    options.test_files = vec![csv()];
-    options.load_checkpoint_dir = Some(f.model.clone());
+    let mut options = evaluation(DecodeOptions::greedy());
     options.n_hidden = 140;
-    options.progress = false;
-    options.decoder = DecodeOptions::greedy();
     let refused = run(&options).expect_err("a narrower model needs --widen_source");
     assert!(
         refused
