@@ -144,6 +144,9 @@ step_real() {
         --checkpoint_dir "$WORK/checkpoints-real" "$@"
 }
 
+# The width of `widen`, the last stage, and so of the exported model.
+WIDE_HIDDEN=${WIDE_HIDDEN:-640}
+
 # Everything: the game speech, Drascula twice, the synthetic voices and FSDD twice (18.9 h).
 BALANCE_FILES=$FOTAQ/train.csv,$BASS/train.csv,$REAL/train.csv,$REAL/train.csv,$CORPUS/train.csv,$CORPUS/kokoro.csv,$CORPUS/kokoro-spread.csv,$SHARED/fsdd/train.csv,$SHARED/fsdd/train.csv
 
@@ -161,7 +164,7 @@ step_widen() {
     # After `balance`: the same data on a wider network (640 units instead of 512), started from
     # balance's best model widened without changing what it computes (ds-train --widen_source),
     # with a fresh optimiser at twice balance's rate so that the new units learn.
-    N_HIDDEN=${WIDE_HIDDEN:-640} DEV_FILES="$REAL/dev.csv" train_stage \
+    N_HIDDEN=$WIDE_HIDDEN DEV_FILES="$REAL/dev.csv" train_stage \
         --train_files "$BALANCE_FILES" \
         --load_checkpoint_dir "${WIDE_FROM:-$WORK/checkpoints-balanced/best.safetensors}" --widen_source \
         --learning_rate "${WIDE_LR:-0.0002}" --epochs "${WIDE_EPOCHS:-5}" \
@@ -174,7 +177,7 @@ step_export() {
     # loss is not the lowest (epoch 2's is), but 73 clips of game dialogue are a noisy judge: on
     # Asterisk's prompts the two tie in WER and the last is 1.3 CER points better (docs/model.md).
     "$BIN/ds-train" --load_checkpoint_dir "$WORK/checkpoints-wide/last.safetensors" \
-        --n_hidden "${WIDE_HIDDEN:-640}" --export_dir "$WORK/export" --export_f16
+        --n_hidden "$WIDE_HIDDEN" --export_dir "$WORK/export" --export_f16
     mkdir -p models/en
     cp "$WORK/export/model.safetensors" models/en/model.safetensors
 }
