@@ -297,14 +297,8 @@ fn ds_train_cli_decodes_the_test_set_with_the_scorer() {
         .arg(&f.model)
         .arg("--scorer")
         .arg(&f.arpa)
-        .args([
-            "--n_hidden",
-            "100",
-            "--beam_width",
-            "16",
-            "--lm_alpha",
-            "0.5",
-        ])
+        // No --n_hidden: the width (100) is read from the model's header.
+        .args(["--beam_width", "16", "--lm_alpha", "0.5"])
         .args(["--lm_beta", "1", "--hot_words", "year:2", "--quiet"])
         .output()
         .unwrap();
@@ -323,6 +317,22 @@ fn ds_train_cli_decodes_the_test_set_with_the_scorer() {
     assert!(
         stdout.contains(&format!(" - res: \"{SENTENCE}\"")),
         "{stdout}"
+    );
+
+    // Widening has no width to read: it must be told the wider one.
+    let out = Command::new(env!("CARGO_BIN_EXE_ds-train"))
+        .arg("--test_files")
+        .arg(csv())
+        .arg("--load_checkpoint_dir")
+        .arg(&f.model)
+        .args(["--widen_source", "--quiet"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("--widen_source needs --n_hidden"),
+        "{stderr}"
     );
     passed();
 }

@@ -12,6 +12,7 @@ use common::{fsdd_csv, shared};
 use deepspeech_core::Alphabet;
 use deepspeech_core::model::Config;
 use deepspeech_core::train::checkpoint;
+use deepspeech_core::train::trainer::{DEFAULT_N_HIDDEN, stored_n_hidden};
 use deepspeech_core::train::{TrainOptions, run};
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -73,6 +74,14 @@ fn stopped_and_resumed_equals_uninterrupted() {
     assert_eq!(
         last_weights(&straight, &config),
         last_weights(&split, &config)
+    );
+
+    // Without --n_hidden, a resumed run or a loaded source keeps the width stored in the file.
+    assert_eq!(stored_n_hidden(Some(&split), None).unwrap(), 24);
+    assert_eq!(stored_n_hidden(None, Some(&split)).unwrap(), 24);
+    assert_eq!(
+        stored_n_hidden(Some(&dir.join("empty")), None).unwrap(),
+        DEFAULT_N_HIDDEN
     );
     std::fs::remove_dir_all(dir).unwrap();
 }

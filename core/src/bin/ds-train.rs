@@ -49,9 +49,10 @@ struct Args {
     /// Dropout rate of the dense layers 1, 2, 3 and 5.
     #[arg(long, default_value_t = 0.05)]
     dropout_rate: f32,
-    /// Width of the dense layers and of the LSTM.
-    #[arg(long, default_value_t = 2048)]
-    n_hidden: usize,
+    /// Width of the dense layers and of the LSTM. Default: the width of the checkpoint being
+    /// resumed, else of the --load_checkpoint_dir model, else 2048.
+    #[arg(long)]
+    n_hidden: Option<usize>,
     /// DeepSpeech alphabet file (one symbol per line). Default: space, a-z, apostrophe.
     #[arg(long)]
     alphabet_config_path: Option<PathBuf>,
@@ -242,7 +243,16 @@ fn run_cli(args: Args, comm: &dyn Collective) -> Result<()> {
     options.epochs = args.epochs;
     options.learning_rate = args.learning_rate;
     options.dropout_rate = args.dropout_rate;
-    options.n_hidden = args.n_hidden;
+    options.n_hidden = match args.n_hidden {
+        Some(width) => width,
+        None if args.widen_source => {
+            bail!("--widen_source needs --n_hidden: the width to widen the source to")
+        }
+        None => deepspeech_core::train::trainer::stored_n_hidden(
+            args.checkpoint_dir.as_deref(),
+            args.load_checkpoint_dir.as_deref(),
+        )?,
+    };
     options.checkpoint_dir = args.checkpoint_dir;
     options.checkpoint_secs = args.checkpoint_secs;
     options.export_dir = args.export_dir;

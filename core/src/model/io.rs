@@ -46,7 +46,44 @@ pub fn write_atomic(
     let bytes =
         safetensors::tensor::serialize(views.iter().map(|(n, t)| (n.as_str(), t)), Some(metadata))
             .map_err(|e| io(std::io::Error::other(e.to_string())))?;
-    write_file_atomic(path, &[&bytes]).map_err(io)
+    write_file_atomic(path, &[&with_sorted_header(bytes)]).map_err(io)
+}
+
+/// Rewrites a safetensors file's JSON header with its keys sorted, so the same weights and
+/// metadata always give the same bytes: `safetensors` writes the metadata from a `HashMap`,
+/// whose order changes from run to run. Same keys and values, so the same length and offsets.
+fn with_sorted_header(bytes: Vec<u8>) -> Vec<u8> {
+    const LEN: usize = std::mem::size_of::<u64>();
+    let header_len = u64::from_le_bytes(bytes[..LEN].try_into().expect("8 bytes")) as usize;
+    let header = &bytes[LEN..LEN + header_len];
+    let value: serde_json::Value =
+        serde_json::from_slice(header).expect("safetensors wrote a valid JSON header");
+    // serde_json's map (without the `preserve_order` feature) is a BTreeMap: sorted keys.
+    let mut sorted = serde_json::to_vec(&sort_keys(value)).expect("a JSON value serialises");
+    if sorted.len() > header_len {
+        return bytes;
+    }
+    sorted.resize(header_len, b' ');
+    let mut out = bytes;
+    out[LEN..LEN + header_len].copy_from_slice(&sorted);
+    out
+}
+
+/// `value` with every object's keys in sorted order, whatever map serde_json was built with.
+fn sort_keys(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<_> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            serde_json::Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, sort_keys(v)))
+                    .collect(),
+            )
+        }
+        other => other,
+    }
 }
 
 /// Writes `parts` to `path` atomically: a temporary file beside it, fsync, rename over the
@@ -80,6 +117,32 @@ pub fn read(path: &Path) -> Result<SafetensorsFile, CheckpointError> {
         reason,
     })?;
     parse(&map, path)
+}
+
+/// Reads the model [`Config`] stored in the header of an exported model (`expected_formats`
+/// names the formats accepted, e.g. models and checkpoints) without reading the weights.
+pub fn read_config(path: &Path, expected_formats: &[&str]) -> Result<Config, CheckpointError> {
+    let file = std::fs::File::open(path).map_err(|reason| CheckpointError::Io {
+        path: path.to_owned(),
+        reason,
+    })?;
+    // SAFETY: as in `read`; only the header pages are touched.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|reason| CheckpointError::Io {
+        path: path.to_owned(),
+        reason,
+    })?;
+    let (_, header) =
+        safetensors::SafeTensors::read_metadata(&map).map_err(|e| CheckpointError::Corrupt {
+            path: path.to_owned(),
+            reason: format!("bad header: {e}"),
+        })?;
+    let metadata = header.metadata().clone().unwrap_or_default();
+    let format = metadata.get(FORMAT_KEY).map(String::as_str);
+    let expected = expected_formats
+        .iter()
+        .find(|f| Some(**f) == format)
+        .unwrap_or(&expected_formats[0]);
+    config_from_metadata(path, &metadata, expected)
 }
 
 /// Parses safetensors bytes (a mapped file or bytes built into the program); `path` names
@@ -227,4 +290,45 @@ fn build_model(
         path: path.to_owned(),
         reason: e.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alphabet::Alphabet;
+
+    fn small_weights(config: &Config) -> HashMap<String, Tensor> {
+        config
+            .tensor_shapes()
+            .into_iter()
+            .map(|(name, shape)| {
+                let t = Tensor::randn(0f32, 0.1, shape, &Device::Cpu).unwrap();
+                (name, t)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn exporting_the_same_weights_twice_gives_the_same_bytes() {
+        let dir = std::env::temp_dir().join(format!("ds-export-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = Config::new(6, &Alphabet::english());
+        let weights = small_weights(&config);
+        let first = dir.join("first.safetensors");
+        export(&first, &config, &weights, DType::F16).unwrap();
+        let expected = std::fs::read(&first).unwrap();
+        // The header metadata comes from a HashMap with a fresh random order each time: eight
+        // exports all agreeing by chance would happen once in 128 runs without the sorting.
+        for i in 0..8 {
+            let path = dir.join(format!("again{i}.safetensors"));
+            export(&path, &config, &weights, DType::F16).unwrap();
+            assert!(
+                std::fs::read(&path).unwrap() == expected,
+                "export {i} differs"
+            );
+        }
+        let model = load_model(&first, &Device::Cpu).unwrap();
+        assert_eq!(model.config().n_hidden, 6);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -26,6 +26,29 @@ use crate::train::evaluate::{self, DecodeOptions, EvalSet, Report};
 use crate::train::optim::{Adam, AdamConfig};
 use crate::train::{batch, features, plot, widen};
 
+/// DeepSpeech's default width (`--n_hidden`), for a model started from scratch.
+pub const DEFAULT_N_HIDDEN: usize = 2048;
+
+/// The width to train or evaluate at when none is given: that of the checkpoint a run in
+/// `checkpoint_dir` would resume, else that of the model `source` names (as
+/// `--load_checkpoint_dir` takes it), else [`DEFAULT_N_HIDDEN`]. Reads headers only.
+pub fn stored_n_hidden(
+    checkpoint_dir: Option<&Path>,
+    source: Option<&Path>,
+) -> Result<usize, CheckpointError> {
+    let formats = [model::io::MODEL_FORMAT, checkpoint::CHECKPOINT_FORMAT];
+    if let Some(last) = checkpoint_dir
+        .map(checkpoint::last_path)
+        .filter(|last| last.is_file())
+    {
+        return Ok(model::io::read_config(&last, &formats)?.n_hidden);
+    }
+    match source {
+        Some(source) => Ok(model::io::read_config(&model_file(source)?, &formats)?.n_hidden),
+        None => Ok(DEFAULT_N_HIDDEN),
+    }
+}
+
 /// Everything `ds-train` can be told.
 #[derive(Debug, Clone)]
 pub struct TrainOptions {
@@ -112,7 +135,7 @@ impl TrainOptions {
             epochs: 75,
             learning_rate: 1e-3,
             dropout_rate: 0.05,
-            n_hidden: 2048,
+            n_hidden: DEFAULT_N_HIDDEN,
             alphabet,
             checkpoint_dir: None,
             checkpoint_secs: 600.0,
