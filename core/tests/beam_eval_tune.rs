@@ -135,6 +135,22 @@ fn a_widened_model_computes_what_the_narrow_one_did() {
     );
 
     options.widen_source = true;
+    // Only the width may grow: an alphabet with one more letter (one more output class) is not
+    // widened into the output layer, where the source's blank would become that letter.
+    let mut other_alphabet = options.clone();
+    let symbols: String = " abcdefghijklmnopqrstuvwxyz'-"
+        .chars()
+        .map(|c| format!("{c}\n"))
+        .collect();
+    other_alphabet.alphabet = Alphabet::parse(&symbols).unwrap();
+    let refused = run(&other_alphabet).expect_err("another alphabet is not a wider model");
+    assert!(
+        refused
+            .to_string()
+            .contains("`layer_6.weight` has shape [29, 100] but the model needs [30, 140]"),
+        "{refused}"
+    );
+
     let widened = run(&options).unwrap().test.expect("test report");
     assert_eq!(
         widened.samples[0].hypothesis,
@@ -319,20 +335,43 @@ fn ds_train_cli_decodes_the_test_set_with_the_scorer() {
         "{stdout}"
     );
 
-    // Widening has no width to read: it must be told the wider one.
-    let out = Command::new(env!("CARGO_BIN_EXE_ds-train"))
-        .arg("--test_files")
-        .arg(csv())
-        .arg("--load_checkpoint_dir")
-        .arg(&f.model)
-        .args(["--widen_source", "--quiet"])
-        .output()
-        .unwrap();
+    // Widening has no width to read: it must be told the wider one, except when resuming.
+    let ckpt = f.dir.join("widened-ckpt");
+    let widen = |width: Option<&str>, epochs: &str| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ds-train"));
+        command
+            .arg("--train_files")
+            .arg(csv())
+            .arg("--load_checkpoint_dir")
+            .arg(&f.model)
+            .arg("--checkpoint_dir")
+            .arg(&ckpt)
+            .args(["--widen_source", "--epochs", epochs, "--quiet"]);
+        if let Some(width) = width {
+            command.args(["--n_hidden", width]);
+        }
+        command.output().unwrap()
+    };
+    let out = widen(None, "1");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(
         stderr.contains("--widen_source needs --n_hidden"),
         "{stderr}"
     );
+    let out = widen(Some("120"), "1");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = widen(None, "2");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let history = std::fs::read_to_string(ckpt.join("history.csv")).unwrap();
+    assert_eq!(history.lines().count(), 3, "{history}");
     passed();
 }

@@ -11,6 +11,7 @@ use deepspeech_core::decoder::HotWords;
 use deepspeech_core::train::augment::Augmentation;
 use deepspeech_core::train::distributed::{self, Collective, Single};
 use deepspeech_core::train::evaluate::{DecodeOptions, load_scorer};
+use deepspeech_core::train::trainer::{resumable, stored_n_hidden};
 use deepspeech_core::train::{TrainOptions, run_with};
 
 /// Train a DeepSpeech acoustic model on DeepSpeech CSVs (wav_filename,wav_filesize,transcript),
@@ -79,7 +80,8 @@ struct Args {
     drop_source_layers: usize,
     /// Let --load_checkpoint_dir load a model narrower than --n_hidden: its units keep their
     /// weights, the new units start fresh and every weight from a new unit to an old one starts
-    /// at zero, so the wider model begins exactly where the narrow one was.
+    /// at zero, so the wider model begins where the narrow one was (up to float rounding). Only
+    /// the width may differ from the source.
     #[arg(long)]
     widen_source: bool,
     /// Stop after this many epochs without dev-loss improvement (0: never).
@@ -245,10 +247,10 @@ fn run_cli(args: Args, comm: &dyn Collective) -> Result<()> {
     options.dropout_rate = args.dropout_rate;
     options.n_hidden = match args.n_hidden {
         Some(width) => width,
-        None if args.widen_source => {
+        None if args.widen_source && resumable(args.checkpoint_dir.as_deref()).is_none() => {
             bail!("--widen_source needs --n_hidden: the width to widen the source to")
         }
-        None => deepspeech_core::train::trainer::stored_n_hidden(
+        None => stored_n_hidden(
             args.checkpoint_dir.as_deref(),
             args.load_checkpoint_dir.as_deref(),
         )?,

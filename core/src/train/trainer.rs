@@ -31,22 +31,42 @@ pub const DEFAULT_N_HIDDEN: usize = 2048;
 
 /// The width to train or evaluate at when none is given: that of the checkpoint a run in
 /// `checkpoint_dir` would resume, else that of the model `source` names (as
-/// `--load_checkpoint_dir` takes it), else [`DEFAULT_N_HIDDEN`]. Reads headers only.
+/// `--load_checkpoint_dir` takes it), else [`DEFAULT_N_HIDDEN`]. Reads headers only: the width is
+/// the length of `layer_1.bias`, so any file `--load_checkpoint_dir` accepts will do.
 pub fn stored_n_hidden(
     checkpoint_dir: Option<&Path>,
     source: Option<&Path>,
 ) -> Result<usize, CheckpointError> {
-    let formats = [model::io::MODEL_FORMAT, checkpoint::CHECKPOINT_FORMAT];
-    if let Some(last) = checkpoint_dir
+    match resumable(checkpoint_dir) {
+        Some(last) => file_n_hidden(&last),
+        None => match source {
+            Some(source) => file_n_hidden(&model_file(source)?),
+            None => Ok(DEFAULT_N_HIDDEN),
+        },
+    }
+}
+
+/// The checkpoint a run with this `checkpoint_dir` resumes, if there is one.
+pub fn resumable(checkpoint_dir: Option<&Path>) -> Option<PathBuf> {
+    checkpoint_dir
         .map(checkpoint::last_path)
         .filter(|last| last.is_file())
-    {
-        return Ok(model::io::read_config(&last, &formats)?.n_hidden);
+}
+
+/// The width of the model or checkpoint in `file`: the length of its `layer_1.bias`.
+fn file_n_hidden(file: &Path) -> Result<usize, CheckpointError> {
+    for name in ["layer_1.bias", "model.layer_1.bias"] {
+        if let Some(&width) = model::io::read_shape(file, name)?
+            .as_deref()
+            .and_then(<[usize]>::first)
+        {
+            return Ok(width);
+        }
     }
-    match source {
-        Some(source) => Ok(model::io::read_config(&model_file(source)?, &formats)?.n_hidden),
-        None => Ok(DEFAULT_N_HIDDEN),
-    }
+    Err(CheckpointError::Corrupt {
+        path: file.to_owned(),
+        reason: "tensor `layer_1.bias` is missing".into(),
+    })
 }
 
 /// Everything `ds-train` can be told.
@@ -342,6 +362,17 @@ fn load_source_weights(
         ""
     };
     let dropped = &LAYERS_FROM_OUTPUT[..drop.min(LAYERS_FROM_OUTPUT.len())];
+    // What the source's tensors must look like to be widened: this model at the source's width,
+    // so that only hidden axes may differ (not the alphabet, nor the input features).
+    let narrow_shapes: std::collections::HashMap<String, Vec<usize>> = if widen {
+        let narrow = Config {
+            n_hidden: file_n_hidden(&file)?,
+            ..config.clone()
+        };
+        narrow.tensor_shapes().into_iter().collect()
+    } else {
+        Default::default()
+    };
     let data = varmap.data().lock().expect("varmap lock");
     for (name, expected) in config.tensor_shapes() {
         if dropped
@@ -359,7 +390,7 @@ fn load_source_weights(
                 reason: format!("tensor `{key}` is missing"),
             })?;
         if tensor.dims() != expected.as_slice() {
-            if widen && tensor.rank() == expected.len() {
+            if widen && narrow_shapes.get(&name).map(Vec::as_slice) == Some(tensor.dims()) {
                 let widened =
                     widen::widen(&name, tensor, data[&name].as_tensor()).map_err(|error| {
                         CheckpointError::Corrupt {
@@ -448,7 +479,9 @@ pub fn run_with(options: &TrainOptions, comm: &dyn Collective) -> Result<TrainSu
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, &options.device);
     let model = DeepSpeech::new(config.clone(), vb)?;
     init_weights(&varmap, &config, options.seed)?;
-    if let Some(source) = &options.load_checkpoint_dir {
+    let resume_from = resumable(options.checkpoint_dir.as_deref());
+    // A resumed run restores its own weights: the source only starts a run.
+    if let (Some(source), None) = (&options.load_checkpoint_dir, &resume_from) {
         load_source_weights(
             source,
             &varmap,
@@ -481,8 +514,7 @@ pub fn run_with(options: &TrainOptions, comm: &dyn Collective) -> Result<TrainSu
             path: dir.clone(),
             reason,
         })?;
-        let last = checkpoint::last_path(dir);
-        if last.is_file() {
+        if let Some(last) = resume_from {
             let ckpt = checkpoint::load(&last, &config)?;
             checkpoint::restore(&ckpt, &mut adam, &last)?;
             state = ckpt.state;

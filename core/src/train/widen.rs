@@ -1,7 +1,9 @@
 //! Function-preserving widening of a trained model (in the spirit of Net2Net, Chen et al. 2016):
 //! `ds-train --load_checkpoint_dir narrow.safetensors --widen_source --n_hidden <wider>` starts a
-//! wider network that computes exactly what the narrow one did, so training goes on from the
-//! narrow model's accuracy instead of from scratch.
+//! wider network that computes what the narrow one did (exactly in real arithmetic; in f32 up to
+//! rounding, as the larger sums add `0 · x` terms), so training goes on from the narrow model's
+//! accuracy instead of from scratch. Only the hidden width may differ: the alphabet and the input
+//! features must be the source's.
 //!
 //! Each hidden layer keeps the source's units first and appends new ones. A new unit gets the
 //! fresh (random) incoming weights and bias of the wider model, so it is active and learns from
