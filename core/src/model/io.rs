@@ -106,31 +106,25 @@ pub fn write_file_atomic(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
 
 /// Reads a safetensors file by memory map; every tensor is converted to f32.
 pub fn read(path: &Path) -> Result<SafetensorsFile, CheckpointError> {
-    let file = std::fs::File::open(path).map_err(|reason| CheckpointError::Io {
+    parse(&map_file(path)?, path)
+}
+
+/// Maps the file at `path` read-only.
+fn map_file(path: &Path) -> Result<memmap2::Mmap, CheckpointError> {
+    let io = |reason| CheckpointError::Io {
         path: path.to_owned(),
         reason,
-    })?;
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
     // SAFETY: the file is opened read-only and only read while the map lives; a concurrent
     // truncation by another process is outside what we can defend against, as for any mmap.
-    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|reason| CheckpointError::Io {
-        path: path.to_owned(),
-        reason,
-    })?;
-    parse(&map, path)
+    unsafe { memmap2::Mmap::map(&file) }.map_err(io)
 }
 
 /// The shape of tensor `name` in the safetensors file at `path`, read from its header alone
 /// (`None` when the file has no such tensor).
 pub fn read_shape(path: &Path, name: &str) -> Result<Option<Vec<usize>>, CheckpointError> {
-    let file = std::fs::File::open(path).map_err(|reason| CheckpointError::Io {
-        path: path.to_owned(),
-        reason,
-    })?;
-    // SAFETY: as in `read`; only the header pages are touched.
-    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|reason| CheckpointError::Io {
-        path: path.to_owned(),
-        reason,
-    })?;
+    let map = map_file(path)?;
     let (_, header) =
         safetensors::SafeTensors::read_metadata(&map).map_err(|e| CheckpointError::Corrupt {
             path: path.to_owned(),
