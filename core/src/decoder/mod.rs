@@ -4,5 +4,5 @@
 pub mod beam;
 pub mod greedy;
 
-pub use beam::{BeamConfig, Candidate, HotWords, Token, Word, beam_search};
+pub use beam::{BeamConfig, BeamDecoder, BeamLm, Candidate, HotWords, Token, Word, beam_search};
 pub use greedy::{GreedyToken, greedy_decode};

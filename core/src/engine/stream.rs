@@ -12,8 +12,9 @@ use std::sync::Arc;
 
 use candle::{D, Tensor};
 
+use crate::Alphabet;
 use crate::audio::{MODEL_SAMPLE_RATE, StreamResampler, downmix_into};
-use crate::decoder::{BeamConfig, beam_search, greedy_decode};
+use crate::decoder::{BeamConfig, BeamDecoder, BeamLm, greedy_decode};
 use crate::engine::Model;
 use crate::engine::transcript::{Transcript, words_from_tokens};
 use crate::error::{AudioError, Result};
@@ -43,6 +44,11 @@ pub struct Stream {
     state: Option<LstmState>,
     /// Log-probabilities of every frame run so far, `[frames × classes]`.
     log_probs: Vec<f32>,
+    /// The model's alphabet, parsed once.
+    alphabet: Alphabet,
+    /// The beam search over every frame run so far, when the model decodes with one: fed as
+    /// frames come, so intermediate and final results cost only the new frames.
+    beam: Option<BeamDecoder>,
     chunk_frames: usize,
 }
 
@@ -60,6 +66,8 @@ impl Stream {
         let features = model.config().features.clone();
         Self {
             extractor: MfccExtractor::new(features),
+            alphabet: model.config().alphabet(),
+            beam: None,
             model,
             input_rate: None,
             resampler: None,
@@ -208,15 +216,40 @@ impl Stream {
             .model
             .network()
             .forward_chunk(&x, self.state.as_ref())?;
-        let lp = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
-        self.log_probs.extend(lp.flatten_all()?.to_vec1::<f32>()?);
+        let lp = candle_nn::ops::log_softmax(&logits, D::Minus1)?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
+        if self.model.uses_beam_search() {
+            if self.beam.is_none() {
+                self.beam = Some(self.new_beam_decoder(1)?);
+            }
+            if let Some(beam) = self.beam.as_mut() {
+                let lm = BeamLm {
+                    scorer: self.model.scorer(),
+                    hot_words: self.model.hot_words(),
+                };
+                beam.next(&lp, &self.alphabet, lm)?;
+            }
+        }
+        self.log_probs.extend(lp);
         self.state = Some(state);
         self.model_frames += frames;
         Ok(())
     }
 
-    /// Decodes what has been heard so far without changing the stream (the acoustic model does
-    /// not re-run over audio already seen).
+    /// A beam search with the model's settings, returning `candidates` transcripts.
+    fn new_beam_decoder(&self, candidates: usize) -> Result<BeamDecoder> {
+        let config = BeamConfig {
+            candidates: candidates.max(1),
+            ..self.model.beam_config().clone()
+        };
+        BeamDecoder::new(self.model.config().n_classes(), &self.alphabet, config)
+    }
+
+    /// Decodes what has been heard so far without changing the stream (DeepSpeech's
+    /// `IntermediateDecode`): the model's decoder, beam search included, over every frame run so
+    /// far. Neither the acoustic model nor the beam search re-runs over frames already seen, so
+    /// frequent calls stay cheap however long the stream is.
     pub fn intermediate_decode(&self) -> Result<Transcript> {
         self.decode()
     }
@@ -264,19 +297,17 @@ impl Stream {
         if !self.model.uses_beam_search() {
             return Ok(vec![self.greedy()?]);
         }
-        let config = self.model.config();
-        let beam = BeamConfig {
-            candidates: n.max(1),
-            ..self.model.beam_config().clone()
+        let lm = BeamLm {
+            scorer: self.model.scorer(),
+            hot_words: self.model.hot_words(),
         };
-        let candidates = beam_search(
-            &self.log_probs,
-            config.n_classes(),
-            &config.alphabet(),
-            &beam,
-            self.model.scorer(),
-            self.model.hot_words(),
-        )?;
+        let candidates = match &self.beam {
+            Some(beam) => beam.decode(&self.log_probs, &self.alphabet, lm, n)?,
+            // No frame has run yet.
+            None => self
+                .new_beam_decoder(n)?
+                .decode(&self.log_probs, &self.alphabet, lm, n)?,
+        };
         Ok(candidates.into_iter().map(Transcript::from).collect())
     }
 
@@ -295,7 +326,7 @@ impl Stream {
 
     fn greedy(&self) -> Result<Transcript> {
         let config = self.model.config();
-        let alphabet = config.alphabet();
+        let alphabet = &self.alphabet;
         let classes = config.n_classes();
         let tokens = greedy_decode(&self.log_probs, classes, alphabet.blank());
         let scores: Vec<f32> = tokens
@@ -304,7 +335,7 @@ impl Stream {
             .collect();
         let labels: Vec<usize> = tokens.iter().map(|t| t.label).collect();
         let text = alphabet.decode(&labels)?;
-        let words = words_from_tokens(&tokens, &scores, &alphabet, config.features.frame_secs());
+        let words = words_from_tokens(&tokens, &scores, alphabet, config.features.frame_secs());
         Ok(Transcript {
             text: text.trim().to_owned(),
             confidence: scores.iter().map(|&s| f64::from(s)).sum(),

@@ -110,8 +110,8 @@ pub struct Candidate {
     pub words: Vec<Word>,
 }
 
-fn validate(
-    log_probs: &[f32],
+/// Checks the settings and that `classes` fits the alphabet.
+fn validate_config(
     classes: usize,
     alphabet: &Alphabet,
     config: &BeamConfig,
@@ -120,22 +120,6 @@ fn validate(
         return Err(DecoderError::ClassesMismatch {
             classes,
             symbols: alphabet.len(),
-        });
-    }
-    if !log_probs.len().is_multiple_of(classes) {
-        return Err(DecoderError::Ragged {
-            len: log_probs.len(),
-            classes,
-        });
-    }
-    if let Some(i) = log_probs
-        .iter()
-        .position(|v| v.is_nan() || *v == f32::INFINITY)
-    {
-        return Err(DecoderError::NotFinite {
-            frame: i / classes,
-            class: i % classes,
-            value: log_probs[i],
         });
     }
     let bad = |what: String| Err(DecoderError::Config(what));
@@ -160,6 +144,32 @@ fn validate(
     Ok(())
 }
 
+/// Checks that `log_probs` holds whole frames of finite (or `−inf`) values; `first_frame`
+/// numbers the frames in errors.
+fn validate_rows(
+    log_probs: &[f32],
+    classes: usize,
+    first_frame: usize,
+) -> Result<(), DecoderError> {
+    if !log_probs.len().is_multiple_of(classes) {
+        return Err(DecoderError::Ragged {
+            len: log_probs.len(),
+            classes,
+        });
+    }
+    if let Some(i) = log_probs
+        .iter()
+        .position(|v| v.is_nan() || *v == f32::INFINITY)
+    {
+        return Err(DecoderError::NotFinite {
+            frame: first_frame + i / classes,
+            class: i % classes,
+            value: log_probs[i],
+        });
+    }
+    Ok(())
+}
+
 /// Decodes `[frames, classes]` natural-log probabilities (blank last, `classes =
 /// alphabet.len() + 1`) into the `config.candidates` best transcripts, best first, exactly as
 /// DeepSpeech 0.9's `ctc_beam_search_decoder` would from `e^log_probs`.
@@ -179,38 +189,153 @@ pub fn beam_search(
     scorer: Option<&Scorer>,
     hot_words: Option<&HotWords>,
 ) -> crate::Result<Vec<Candidate>> {
-    validate(log_probs, classes, alphabet, config)?;
-    let symbols = alphabet.symbols();
-    let space = alphabet.label(' ');
-    let lm = scorer.map(|scorer| LmTerms {
-        scorer,
-        hot_words,
-        symbols,
-        space,
-    });
-    let vocabulary = scorer
-        .and_then(|s| s.vocabulary.as_deref())
-        .map(|trie| Vocabulary {
-            trie,
-            symbols,
-            space,
-        });
-    let mut search = Search::new(config, alphabet.blank(), lm, vocabulary);
-    for row in log_probs.chunks_exact(classes) {
-        search.step(row);
+    let mut decoder = BeamDecoder::new(classes, alphabet, config.clone())?;
+    let lm = BeamLm { scorer, hot_words };
+    decoder.next(log_probs, alphabet, lm)?;
+    decoder.decode(log_probs, alphabet, lm, config.candidates)
+}
+
+/// The language model a [`BeamDecoder`] scores with: the same one at every call.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BeamLm<'a> {
+    /// The n-gram scorer (and its vocabulary restriction, if it has one).
+    pub scorer: Option<&'a Scorer>,
+    /// Word boosts, used only together with a scorer (as in DeepSpeech).
+    pub hot_words: Option<&'a HotWords>,
+}
+
+/// A prefix beam search fed frames as they come: DeepSpeech 0.9's `DecoderState` (`next`,
+/// then `decode` as often as wanted). Feeding the frames in any number of pieces gives exactly
+/// what [`beam_search`] gives over all of them at once, and each frame is searched once, so
+/// intermediate results cost only the frames that are new.
+///
+/// The decoder owns its search; the alphabet and [`BeamLm`] are lent at each call and must be
+/// the same every time.
+pub struct BeamDecoder {
+    progress: search::Progress,
+    config: BeamConfig,
+    classes: usize,
+    frames: usize,
+}
+
+impl std::fmt::Debug for BeamDecoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BeamDecoder")
+            .field("config", &self.config)
+            .field("frames", &self.frames)
+            .finish_non_exhaustive()
     }
-    let out = search
-        .best(config.candidates)
-        .into_iter()
-        .map(|(node, score)| {
-            let labels = search.trie.labels_of(node);
-            let frames = search.trie.frames_of(node);
-            candidate(
-                &labels, &frames, score, log_probs, classes, alphabet, config,
-            )
+}
+
+impl BeamDecoder {
+    /// A decoder that has seen no frame. Errors: `classes` does not fit the alphabet, or a
+    /// setting is out of range.
+    pub fn new(classes: usize, alphabet: &Alphabet, config: BeamConfig) -> crate::Result<Self> {
+        validate_config(classes, alphabet, &config)?;
+        Ok(Self {
+            progress: search::Progress::new(alphabet.blank()),
+            config,
+            classes,
+            frames: 0,
         })
-        .collect();
-    Ok(out)
+    }
+
+    /// Frames searched so far.
+    pub fn frames(&self) -> usize {
+        self.frames
+    }
+
+    /// Searches the next frames (`[frames, classes]` natural-log probabilities). On an error
+    /// (ragged input, NaN or `+inf`) nothing is searched.
+    pub fn next(
+        &mut self,
+        log_probs: &[f32],
+        alphabet: &Alphabet,
+        lm: BeamLm,
+    ) -> crate::Result<()> {
+        validate_rows(log_probs, self.classes, self.frames)?;
+        if log_probs.is_empty() {
+            return Ok(());
+        }
+        let progress = std::mem::replace(&mut self.progress, search::Progress::new(0));
+        let mut search = self.search(progress, alphabet, lm);
+        for row in log_probs.chunks_exact(self.classes) {
+            search.step(row);
+        }
+        self.progress = search.pause();
+        self.frames += log_probs.len() / self.classes;
+        Ok(())
+    }
+
+    /// The `count` best transcripts of the frames searched so far, best first; the search goes
+    /// on unchanged. `log_probs` are all those frames (for the words' confidences).
+    pub fn decode(
+        &self,
+        log_probs: &[f32],
+        alphabet: &Alphabet,
+        lm: BeamLm,
+        count: usize,
+    ) -> crate::Result<Vec<Candidate>> {
+        if log_probs.len() != self.frames * self.classes {
+            return Err(DecoderError::Config(format!(
+                "decode was given {} values, but {} frames of {} classes were searched",
+                log_probs.len(),
+                self.frames,
+                self.classes
+            ))
+            .into());
+        }
+        let terms = lm_terms(alphabet, lm);
+        let trie = &self.progress.trie;
+        Ok(self
+            .progress
+            .best(terms.as_ref(), count.max(1))
+            .into_iter()
+            .map(|(node, score)| {
+                let labels = trie.labels_of(node);
+                let frames = trie.frames_of(node);
+                candidate(
+                    &labels,
+                    &frames,
+                    score,
+                    log_probs,
+                    self.classes,
+                    alphabet,
+                    &self.config,
+                )
+            })
+            .collect())
+    }
+
+    fn search<'a>(
+        &'a self,
+        progress: search::Progress,
+        alphabet: &'a Alphabet,
+        lm: BeamLm<'a>,
+    ) -> Search<'a> {
+        let symbols = alphabet.symbols();
+        let space = alphabet.label(' ');
+        let terms = lm_terms(alphabet, lm);
+        let vocabulary = lm
+            .scorer
+            .and_then(|s| s.vocabulary.as_deref())
+            .map(|trie| Vocabulary {
+                trie,
+                symbols,
+                space,
+            });
+        Search::resume(progress, &self.config, alphabet.blank(), terms, vocabulary)
+    }
+}
+
+/// The scorer's terms for the search, when there is a scorer.
+fn lm_terms<'a>(alphabet: &'a Alphabet, lm: BeamLm<'a>) -> Option<LmTerms<'a>> {
+    lm.scorer.map(|scorer| LmTerms {
+        scorer,
+        hot_words: lm.hot_words,
+        symbols: alphabet.symbols(),
+        space: alphabet.label(' '),
+    })
 }
 
 fn candidate(

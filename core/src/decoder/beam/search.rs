@@ -43,7 +43,52 @@ pub(super) fn compare_scores(trie: &PrefixTrie, a: (u32, f32), b: (u32, f32)) ->
     }
 }
 
-/// The decoder's state between frames.
+/// What a search carries from one frame to the next: everything it owns, so that it can be kept
+/// between calls while the scorer, hot-words and settings it borrows are lent again each time.
+pub(super) struct Progress {
+    pub trie: PrefixTrie,
+    /// The beam: prefixes in the trie that exist.
+    prefixes: Vec<u32>,
+    fresh: Vec<u32>,
+    classes: Vec<(usize, f32)>,
+    order: Vec<usize>,
+    frame: u32,
+    started: bool,
+}
+
+impl Progress {
+    /// A search that has seen no frame: only the empty prefix.
+    pub fn new(blank: usize) -> Self {
+        Self {
+            trie: PrefixTrie::new(blank),
+            prefixes: vec![PrefixTrie::ROOT],
+            fresh: Vec::new(),
+            classes: Vec::with_capacity(blank + 1),
+            order: Vec::with_capacity(blank + 1),
+            frame: 0,
+            started: false,
+        }
+    }
+
+    /// DeepSpeech's `decode`: final scores (the last word's LM term added) of the best
+    /// `count` prefixes, best first.
+    pub fn best(&self, lm: Option<&LmTerms>, count: usize) -> Vec<(u32, f32)> {
+        let mut scored: Vec<(u32, f32)> = self
+            .prefixes
+            .iter()
+            .map(|&p| {
+                let base = self.trie.nodes[p as usize].score;
+                let end = lm.map_or(0.0, |lm| lm.at_end(&self.trie, p));
+                (p, base + end)
+            })
+            .collect();
+        scored.sort_by(|&a, &b| compare_scores(&self.trie, a, b));
+        scored.truncate(count);
+        scored
+    }
+}
+
+/// The decoder's state between frames, with what it borrows to score them.
 pub(super) struct Search<'a> {
     pub trie: PrefixTrie,
     /// The beam: prefixes in the trie that exist.
@@ -60,25 +105,48 @@ pub(super) struct Search<'a> {
 }
 
 impl<'a> Search<'a> {
-    /// A search holding only the empty prefix.
-    pub fn new(
+    /// Continues `progress` with these settings (the same ones it was started with).
+    pub fn resume(
+        progress: Progress,
         config: &'a BeamConfig,
         blank: usize,
         lm: Option<LmTerms<'a>>,
         vocabulary: Option<Vocabulary<'a>>,
     ) -> Self {
+        let Progress {
+            trie,
+            prefixes,
+            fresh,
+            classes,
+            order,
+            frame,
+            started,
+        } = progress;
         Self {
-            trie: PrefixTrie::new(blank),
-            prefixes: vec![PrefixTrie::ROOT],
-            fresh: Vec::new(),
-            classes: Vec::with_capacity(blank + 1),
-            order: Vec::with_capacity(blank + 1),
+            trie,
+            prefixes,
+            fresh,
+            classes,
+            order,
             config,
             blank,
             lm,
             vocabulary,
-            frame: 0,
-            started: false,
+            frame,
+            started,
+        }
+    }
+
+    /// Gives back what the search owns, to [`resume`](Self::resume) it later.
+    pub fn pause(self) -> Progress {
+        Progress {
+            trie: self.trie,
+            prefixes: self.prefixes,
+            fresh: self.fresh,
+            classes: self.classes,
+            order: self.order,
+            frame: self.frame,
+            started: self.started,
         }
     }
 
@@ -222,22 +290,5 @@ impl<'a> Search<'a> {
             }
             self.prefixes.truncate(beam);
         }
-    }
-
-    /// DeepSpeech's `decode`: final scores (the last word's LM term added) of the best
-    /// `count` prefixes, best first.
-    pub fn best(&self, count: usize) -> Vec<(u32, f32)> {
-        let mut scored: Vec<(u32, f32)> = self
-            .prefixes
-            .iter()
-            .map(|&p| {
-                let base = self.trie.nodes[p as usize].score;
-                let end = self.lm.as_ref().map_or(0.0, |lm| lm.at_end(&self.trie, p));
-                (p, base + end)
-            })
-            .collect();
-        scored.sort_by(|&a, &b| compare_scores(&self.trie, a, b));
-        scored.truncate(count);
-        scored
     }
 }

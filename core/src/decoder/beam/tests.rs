@@ -322,3 +322,104 @@ fn vocabulary_blocks_unknown_words() {
     };
     assert_eq!(decode_with(&lp, Some(&only_bat), None), "bat ");
 }
+
+/// Frames with words the test scorers know, between stretches of random peaky frames.
+fn mixed_frames() -> Vec<f32> {
+    let mut lp = peaky(40, 7);
+    lp.extend(bat_or_cat());
+    lp.extend(spell("_c_a_tt_ _a_t_ _b_a_t_ "));
+    lp.extend(peaky(60, 11));
+    lp.extend(bat_or_cat());
+    lp
+}
+
+/// Feeds `lp` to a [`BeamDecoder`] in pieces of the given sizes (in frames, cycled), checking
+/// at each border that the intermediate result equals a one-shot search of the frames so far.
+fn decode_in_pieces(
+    lp: &[f32],
+    sizes: &[usize],
+    lm: BeamLm,
+    config: &BeamConfig,
+) -> Vec<Candidate> {
+    let a = Alphabet::english();
+    let mut decoder = BeamDecoder::new(C, &a, config.clone()).unwrap();
+    let mut fed = 0;
+    for &size in sizes.iter().cycle() {
+        let end = (fed + size * C).min(lp.len());
+        decoder.next(&lp[fed..end], &a, lm).unwrap();
+        fed = end;
+        assert_eq!(decoder.frames(), fed / C);
+        let so_far = decoder
+            .decode(&lp[..fed], &a, lm, config.candidates)
+            .unwrap();
+        let once = beam_search(&lp[..fed], C, &a, config, lm.scorer, lm.hot_words).unwrap();
+        assert_eq!(so_far, once, "after {} frames", fed / C);
+        if fed == lp.len() {
+            return so_far;
+        }
+    }
+    unreachable!()
+}
+
+#[test]
+fn fed_in_pieces_equals_one_search() {
+    let lp = mixed_frames();
+    let config = cfg(16, 3);
+    let open = scorer(&[("bat", -2.0), ("cat", -1.5), ("at", -1.0)], false);
+    let closed = scorer(&[("bat", -2.0), ("cat", -1.5), ("at", -1.0)], true);
+    let hot = HotWords::parse("bat:2.5").unwrap();
+    let lms = [
+        BeamLm::default(),
+        BeamLm {
+            scorer: Some(&open),
+            hot_words: None,
+        },
+        BeamLm {
+            scorer: Some(&closed),
+            hot_words: Some(&hot),
+        },
+    ];
+    for lm in lms {
+        let whole = beam_search(
+            &lp,
+            C,
+            &Alphabet::english(),
+            &config,
+            lm.scorer,
+            lm.hot_words,
+        )
+        .unwrap();
+        assert!(!whole[0].text.trim().is_empty());
+        for sizes in [&[1][..], &[16], &[3, 7, 1, 29]] {
+            assert_eq!(
+                decode_in_pieces(&lp, sizes, lm, &config),
+                whole,
+                "pieces {sizes:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_bad_piece_is_refused_and_searches_nothing() {
+    let a = Alphabet::english();
+    let lp = mixed_frames();
+    let mut decoder = BeamDecoder::new(C, &a, cfg(8, 1)).unwrap();
+    decoder.next(&lp[..10 * C], &a, BeamLm::default()).unwrap();
+    let mut bad = lp[10 * C..20 * C].to_vec();
+    bad[4 * C + 2] = f32::NAN;
+    let err = decoder.next(&bad, &a, BeamLm::default()).unwrap_err();
+    assert!(err.to_string().contains("14"), "{err}");
+    assert!(decoder.next(&lp[..C + 1], &a, BeamLm::default()).is_err());
+    assert_eq!(decoder.frames(), 10);
+    let err = decoder
+        .decode(&lp[..9 * C], &a, BeamLm::default(), 1)
+        .unwrap_err();
+    assert!(err.to_string().contains("10 frames"), "{err}");
+    // The search goes on as if the bad pieces had never come.
+    decoder.next(&lp[10 * C..], &a, BeamLm::default()).unwrap();
+    let once = beam_search(&lp, C, &a, &cfg(8, 1), None, None).unwrap();
+    assert_eq!(decoder.decode(&lp, &a, BeamLm::default(), 1).unwrap(), once);
+    assert!(BeamDecoder::new(C + 1, &a, cfg(8, 1)).is_err());
+    assert!(BeamDecoder::new(C, &a, cfg(0, 1)).is_err());
+}
