@@ -123,6 +123,38 @@ fn streaming_prints_growing_partials_and_ends_with_the_final_transcript() {
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines.len() >= 3, "{out}");
     assert_eq!(*lines.last().unwrap(), SENTENCE);
+
+    // Streamed with --json, the candidates are those of a whole-file run.
+    let model_path = model();
+    let (model, wav) = (model_path.to_str().unwrap(), wav.to_str().unwrap());
+    let args = |stream: Option<&'static str>| {
+        let mut a = vec![
+            "--model",
+            model,
+            "--audio",
+            wav,
+            "--json",
+            "--beam_width",
+            "16",
+            "--candidate_transcripts",
+            "3",
+        ];
+        if let Some(ms) = stream {
+            a.extend(["--stream", ms]);
+        }
+        a
+    };
+    let streamed = stdout(&deepspeech(&args(Some("20"))));
+    let json: serde_json::Value = serde_json::from_str(streamed.trim()).unwrap();
+    assert_eq!(
+        json["transcripts"].as_array().unwrap().len(),
+        3,
+        "{streamed}"
+    );
+    assert_eq!(streamed, stdout(&deepspeech(&args(None))));
+
+    let o = deepspeech(&args(Some("0")));
+    assert!(!o.status.success(), "a chunk of 0 ms is refused");
 }
 
 #[test]
@@ -253,6 +285,15 @@ fn a_scorer_and_hot_words_steer_the_decode() {
         wav.to_str().unwrap(),
         "--lm_alpha",
         "1",
+    ]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("need --scorer"));
+    let o = deepspeech(&[
+        "--model",
+        model().to_str().unwrap(),
+        "--audio",
+        wav.to_str().unwrap(),
+        "--hot_words",
+        "dark:-30",
     ]);
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("need --scorer"));
 }

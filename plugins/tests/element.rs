@@ -2,6 +2,7 @@
 //! recording, with a model trained here (the seed's LDC93S1 smoke test).
 
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::sync::OnceLock;
 
 use deepspeech_core::Alphabet;
@@ -274,6 +275,101 @@ fn flushing_drops_the_utterance_in_progress() {
         .filter(|s| s.get::<bool>("final").unwrap())
         .count();
     assert_eq!(finals, 1);
+}
+
+#[test]
+fn repeated_caps_keep_the_utterance_and_an_open_gap_is_passed_on() {
+    let element = element(1500);
+    let mut h = harness(&element);
+    h.push_event(gst::event::Segment::new(&gst::FormattedSegment::<
+        gst::ClockTime,
+    >::new()));
+    let mut audio = stereo_44k();
+    audio.extend(vec![0i16; 44_100 * 2 * 2]);
+    // The same caps again in the middle of the sentence (as after a RECONFIGURE).
+    let half = audio.len() / 4 * 2;
+    let middle = push_audio(&mut h, &audio[..half], gst::ClockTime::ZERO);
+    let caps =
+        gst::Caps::from_str("audio/x-raw,format=S16LE,rate=44100,channels=2,layout=interleaved")
+            .unwrap();
+    h.push_event(gst::event::Caps::new(&caps));
+    let end = push_audio(&mut h, &audio[half..], middle);
+    // A gap of unknown length: downstream must hear of it too.
+    h.push_event(gst::event::Gap::builder(end).build());
+    h.push_event(gst::event::Eos::new());
+
+    let buffer = h.pull().unwrap();
+    let text = std::str::from_utf8(&buffer.map_readable().unwrap())
+        .unwrap()
+        .to_owned();
+    assert_eq!(vec![text], expected_utterances(&audio, 1500));
+    assert!(h.try_pull().is_none(), "the caps did not cut the sentence");
+    let open_gaps: Vec<gst::ClockTime> = std::iter::from_fn(|| h.try_pull_event())
+        .filter_map(|e| match e.view() {
+            gst::EventView::Gap(g) if g.get().1.is_none() => Some(g.get().0),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(open_gaps, vec![end]);
+}
+
+#[test]
+fn latency_is_the_longest_utterance_plus_processing() {
+    let element = element(800);
+    let mut h = harness(&element);
+    h.set_upstream_latency(gst::ClockTime::from_mseconds(20));
+    let ms = |ms| gst::ClockTime::from_mseconds(ms);
+    // The silence that ends an utterance counts in its length: 10 s + 300 ms of processing.
+    assert_eq!(h.query_latency(), Some(ms(20 + 10_000 + 300)));
+    element.set_property("latency", 2000u32);
+    assert_eq!(h.query_latency(), Some(ms(20 + 2000)));
+    // Below what the shortest utterance cap (1 s) needs, the answer says what it will be.
+    element.set_property("latency", 500u32);
+    assert_eq!(h.query_latency(), Some(ms(20 + 1300)));
+}
+
+#[test]
+fn settings_changed_in_ready_take_effect_and_lm_settings_without_a_scorer_warn() {
+    init();
+    let element = gst::ElementFactory::make("deepspeech")
+        .property("model", model().to_str().unwrap())
+        .property("hot-words", "dark:5")
+        .build()
+        .unwrap();
+    let bus = gst::Bus::new();
+    element.set_bus(Some(&bus));
+    element.set_state(gst::State::Ready).unwrap();
+    let msg = bus
+        .pop_filtered(&[gst::MessageType::Warning])
+        .expect("a warning: hot-words without a scorer do nothing");
+    let gst::MessageView::Warning(w) = msg.view() else {
+        unreachable!()
+    };
+    assert!(
+        w.error()
+            .to_string()
+            .contains("there is none: they are ignored"),
+        "{}",
+        w.error()
+    );
+
+    // A model set in READY is loaded on the way to PAUSED, not ignored.
+    element.set_property("model", "/nonexistent/ready/model.safetensors");
+    assert!(element.set_state(gst::State::Paused).is_err());
+    let msg = bus.pop_filtered(&[gst::MessageType::Error]).unwrap();
+    let gst::MessageView::Error(e) = msg.view() else {
+        unreachable!()
+    };
+    assert!(
+        e.error()
+            .to_string()
+            .contains("/nonexistent/ready/model.safetensors"),
+        "{}",
+        e.error()
+    );
+    element.set_property("model", model().to_str().unwrap());
+    element.set_state(gst::State::Paused).unwrap();
+    element.set_state(gst::State::Null).unwrap();
 }
 
 #[test]

@@ -31,9 +31,11 @@ struct Args {
     /// Print each word with its start and end time (seconds) after the transcript.
     #[arg(long)]
     extended: bool,
-    /// Feed the audio in chunks of this many milliseconds, printing the intermediate
-    /// transcript whenever it changes; the last line is the final transcript.
-    #[arg(long, value_name = "MS")]
+    /// Feed the audio in chunks of this many milliseconds (DeepSpeech's client counts
+    /// samples), printing the intermediate transcript whenever it changes; the last line is
+    /// the final transcript. Intermediate results come from the same beam search, fed as the
+    /// audio arrives, so small chunks cost little more than one pass.
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u32).range(1..))]
     stream: Option<u32>,
     /// Print model-loading and inference timings to stderr.
     #[arg(short = 't')]
@@ -133,6 +135,8 @@ fn run(args: Args) -> Result<()> {
         }
     } else if args.lm_alpha.is_some() || args.lm_beta.is_some() {
         bail!("--lm_alpha and --lm_beta need --scorer");
+    } else if args.hot_words.is_some() {
+        bail!("--hot_words need --scorer: hot-words act through the scorer's word scores");
     }
     if let Some(spec) = &args.hot_words {
         model.set_hot_words(Some(HotWords::parse(spec)?));
@@ -146,7 +150,7 @@ fn run(args: Args) -> Result<()> {
         let (audio, info) = read_wav(file)?;
         let started = Instant::now();
         let transcripts = match args.stream {
-            Some(ms) => stream(&model, &audio.samples, info.sample_rate, ms, args.json)?,
+            Some(ms) => stream(&model, &audio.samples, info.sample_rate, ms, &args)?,
             None => {
                 let mut stream = model.create_stream();
                 stream.feed_audio(&audio.samples, info.sample_rate, 1)?;
@@ -170,7 +174,7 @@ fn stream(
     samples: &[f32],
     rate: u32,
     ms: u32,
-    json: bool,
+    args: &Args,
 ) -> Result<Vec<Transcript>> {
     let chunk = ((rate as usize * ms as usize) / 1000).max(1);
     let mut stream = model.create_stream();
@@ -178,12 +182,12 @@ fn stream(
     for piece in samples.chunks(chunk) {
         stream.feed_audio(piece, rate, 1)?;
         let partial = stream.intermediate_decode()?;
-        if partial.text != last && !json {
+        if partial.text != last && !args.json {
             println!("{}", partial.text);
             last = partial.text;
         }
     }
-    Ok(vec![stream.finish()?])
+    Ok(stream.finish_with_metadata(args.candidate_transcripts)?)
 }
 
 fn print(file: &Path, transcripts: &[Transcript], args: &Args, many: bool) {

@@ -15,8 +15,9 @@
 //! `duration` (clock times), `confidence` (double) and `words` (a list of structures named
 //! `word` with `word` (string), `start`, `duration` (clock times) and `confidence` (double)),
 //! and, when the `candidates` property is above 1, `candidates` (a list of structures named
-//! `candidate` with `text` and `confidence`, best first). Partial results decode greedily;
-//! final results use the beam search (`beam-width`, `hot-words`).
+//! `candidate` with `text` and `confidence`, best first). Partial and final results come from
+//! the same beam search (`beam-width`, the scorer, `hot-words`), fed as the audio arrives, as
+//! DeepSpeech's `IntermediateDecode` does: a partial result costs only the audio since the last.
 //!
 //! Without the `model` property the element uses the default English model and scorer built
 //! into the plugin (cargo feature `embedded-model`); `model` and `scorer` name files of one's own.
@@ -57,8 +58,13 @@ const DEFAULT_PARTIAL_INTERVAL: u32 = 1000;
 /// Beam width for final results: narrower than DeepSpeech's 1024 so that a 10 s utterance
 /// decodes in well under the processing margin on one core.
 const DEFAULT_BEAM_WIDTH: u32 = 256;
-/// Processing time allowed on top of the segmentation delay when the latency is automatic.
+/// Processing time allowed on top of the segmentation delay.
 const PROCESSING_MARGIN_MS: u32 = 300;
+/// Timestamps this far from where the previous buffer ended are jitter, not a jump (GStreamer's
+/// usual audio alignment threshold, as in `audiobasesink` and `audioaggregator`).
+const PTS_TOLERANCE: gst::ClockTime = gst::ClockTime::from_mseconds(40);
+/// The shortest utterance cap an explicit `latency` may impose.
+const MIN_UTTERANCE_CAP_MS: u32 = 1000;
 
 /// Properties, copied out of the lock before use.
 #[derive(Debug, Clone)]
@@ -99,13 +105,15 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// The latency this element adds: the `latency` property, or (0 = automatic) the longest
-    /// utterance plus the silence that ends it plus processing time.
+    /// The latency this element adds: the longest utterance (the silence that ends one counts
+    /// in its length) plus processing time; with an explicit `latency`, that value, raised to
+    /// what the shortest allowed utterance cap needs.
     fn latency_ms(&self) -> u32 {
         if self.latency > 0 {
             self.latency
+                .max(MIN_UTTERANCE_CAP_MS + PROCESSING_MARGIN_MS)
         } else {
-            self.max_utterance_length + self.silence_length + PROCESSING_MARGIN_MS
+            self.max_utterance_length + PROCESSING_MARGIN_MS
         }
     }
 
@@ -113,10 +121,8 @@ impl Settings {
     fn vad_config(&self) -> VadConfig {
         let mut max = self.max_utterance_length;
         if self.latency > 0 {
-            let budget = self
-                .latency
-                .saturating_sub(self.silence_length + PROCESSING_MARGIN_MS);
-            max = max.min(budget.max(1000));
+            let budget = self.latency.saturating_sub(PROCESSING_MARGIN_MS);
+            max = max.min(budget.max(MIN_UTTERANCE_CAP_MS));
         }
         VadConfig {
             threshold_db: self.silence_threshold,
@@ -311,6 +317,19 @@ impl DeepSpeech {
             })?;
             model.set_hot_words(Some(hot_words));
         }
+        let needs_scorer = settings
+            .hot_words
+            .as_deref()
+            .is_some_and(|h| !h.trim().is_empty())
+            || settings.lm_alpha >= 0.0
+            || settings.lm_beta >= 0.0;
+        if model.scorer().is_none() && needs_scorer {
+            gst::element_imp_warning!(
+                self,
+                gst::LibraryError::Settings,
+                ("deepspeech: hot-words, lm-alpha and lm-beta act only through a scorer, and there is none: they are ignored")
+            );
+        }
         gst::info!(
             CAT,
             imp = self,
@@ -377,9 +396,7 @@ impl DeepSpeech {
     ) -> Result<(), gst::FlowError> {
         let pts = buffer.pts();
         let jumped = match (pts, state.expected_pts) {
-            (Some(p), Some(e)) => {
-                p.nseconds().abs_diff(e.nseconds()) > gst::ClockTime::from_mseconds(20).nseconds()
-            }
+            (Some(p), Some(e)) => p.nseconds().abs_diff(e.nseconds()) > PTS_TOLERANCE.nseconds(),
             _ => false,
         };
         if state.base_pts.is_some()
@@ -704,15 +721,19 @@ impl DeepSpeech {
                 };
                 {
                     let mut state = lock(&self.state);
-                    let mut outputs = Vec::new();
-                    if let Some(model) = self.current_model() {
-                        let _ = self.drain(&mut state, &model, &mut outputs);
+                    // The same caps again (after a RECONFIGURE, say) change nothing: the
+                    // utterance in progress goes on.
+                    if state.info.as_ref() != Some(&info) {
+                        let mut outputs = Vec::new();
+                        if let Some(model) = self.current_model() {
+                            let _ = self.drain(&mut state, &model, &mut outputs);
+                        }
+                        state.info = Some(info);
+                        state.format = Some(format);
+                        state.base_pts = None;
+                        drop(state);
+                        let _ = self.push_outputs(outputs);
                     }
-                    state.info = Some(info);
-                    state.format = Some(format);
-                    state.base_pts = None;
-                    drop(state);
-                    let _ = self.push_outputs(outputs);
                 }
                 let caps = gst::Caps::builder("text/x-raw")
                     .field("format", "utf8")
@@ -779,12 +800,15 @@ impl DeepSpeech {
                     if state.covered.is_none() {
                         state.covered = Some(pts);
                     }
-                    if let Some(d) = duration {
-                        self.gap_until(&mut state, pts + d, &mut outputs);
-                        state.expected_pts = Some(pts + d);
-                    }
+                    let end = pts + duration.unwrap_or(gst::ClockTime::ZERO);
+                    self.gap_until(&mut state, end, &mut outputs);
+                    state.expected_pts = Some(end);
                 }
                 let _ = self.push_outputs(outputs);
+                if duration.is_none() {
+                    // No length to cover: pass the gap on as it came.
+                    return self.srcpad.push_event(event);
+                }
                 true
             }
             _ => gst::Pad::event_default(pad, Some(&*self.obj()), event),
@@ -961,7 +985,7 @@ impl ObjectImpl for DeepSpeech {
                     .build(),
                 glib::ParamSpecString::builder("device")
                     .nick("Device")
-                    .blurb("Compute device: cpu, or cuda:N in CUDA builds (falls back to the CPU with a warning)")
+                    .blurb("Compute device: cpu (inference on CUDA is not implemented yet: any other value falls back to the CPU with a warning)")
                     .default_value(Some("cpu"))
                     .mutable_ready()
                     .build(),
@@ -1091,7 +1115,14 @@ impl ElementImpl for DeepSpeech {
                     return Err(gst::StateChangeError);
                 }
             }
-            gst::StateChange::ReadyToPaused => self.reset(),
+            gst::StateChange::ReadyToPaused => {
+                // Settings changed in READY take effect now; unchanged ones keep the model.
+                if let Err(e) = self.load_model() {
+                    self.post_error_message(e);
+                    return Err(gst::StateChangeError);
+                }
+                self.reset();
+            }
             _ => {}
         }
         let success = self.parent_change_state(transition)?;
