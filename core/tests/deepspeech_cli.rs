@@ -91,6 +91,8 @@ fn json_word_timings_lie_inside_the_audio_and_are_in_order() {
         "--json",
     ]));
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    // DeepSpeech's client prints 3 candidates in JSON unless told otherwise.
+    assert_eq!(v["transcripts"].as_array().unwrap().len(), 3, "{out}");
     let t = &v["transcripts"][0];
     assert_eq!(t["text"], SENTENCE);
     let words = t["words"].as_array().unwrap();
@@ -175,6 +177,25 @@ fn folders_and_several_files_print_one_line_each() {
     assert!(
         lines.iter().all(|l| l.ends_with(&format!(": {SENTENCE}"))),
         "{out}"
+    );
+
+    // A bad file among good ones: the others are still transcribed, the status says it failed.
+    std::fs::write(dir.join("broken.wav"), b"RIFF....not a wave").unwrap();
+    let o = deepspeech(&[
+        "--model",
+        model().to_str().unwrap(),
+        "--audio",
+        dir.to_str().unwrap(),
+    ]);
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(!o.status.success());
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(
+        err.contains("broken.wav") && err.contains("1 of 3 files could not be transcribed"),
+        "{err}"
     );
 }
 

@@ -60,10 +60,10 @@ struct Args {
     /// word scoring, as in DeepSpeech 0.9, so they need --scorer.
     #[arg(long)]
     hot_words: Option<String>,
-    /// Number of candidate transcripts to print (with --json: all with their words; otherwise
-    /// one line each, best first).
-    #[arg(long, default_value_t = 1)]
-    candidate_transcripts: usize,
+    /// Number of candidate transcripts to print, best first (with --json: all with their
+    /// words; otherwise one line each). Default: 3 with --json, as DeepSpeech's client; else 1.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    candidate_transcripts: Option<u32>,
     /// Compute device: cpu (CUDA inference is not implemented yet).
     #[arg(long, default_value = "cpu")]
     device: String,
@@ -146,26 +146,49 @@ fn run(args: Args) -> Result<()> {
         eprintln!("Loaded model in {:.3}s.", started.elapsed().as_secs_f64());
     }
     let many = files.len() > 1;
+    let mut failed = 0;
     for file in &files {
-        let (audio, info) = read_wav(file)?;
-        let started = Instant::now();
-        let transcripts = match args.stream {
-            Some(ms) => stream(&model, &audio.samples, info.sample_rate, ms, &args)?,
-            None => {
-                let mut stream = model.create_stream();
-                stream.feed_audio(&audio.samples, info.sample_rate, 1)?;
-                stream.finish_with_metadata(args.candidate_transcripts)?
+        // One unreadable file does not stop the others; the exit status still says so.
+        if let Err(e) = transcribe(&model, file, &args, many) {
+            if !many {
+                return Err(e);
             }
-        };
-        if args.timings {
-            eprintln!(
-                "Inference took {:.3}s for {:.3}s audio file.",
-                started.elapsed().as_secs_f64(),
-                audio.duration_secs()
-            );
+            eprintln!("deepspeech: error: {e:#}");
+            failed += 1;
         }
-        print(file, &transcripts, &args, many);
     }
+    if failed > 0 {
+        bail!("{failed} of {} files could not be transcribed", files.len());
+    }
+    Ok(())
+}
+
+/// How many candidates to print: `--candidate_transcripts`, else 3 with `--json` (as
+/// DeepSpeech's client) and 1 without.
+fn candidates(args: &Args) -> usize {
+    args.candidate_transcripts
+        .map_or(if args.json { 3 } else { 1 }, |n| n as usize)
+}
+
+fn transcribe(model: &Arc<Model>, file: &Path, args: &Args, many: bool) -> Result<()> {
+    let (audio, info) = read_wav(file)?;
+    let started = Instant::now();
+    let transcripts = match args.stream {
+        Some(ms) => stream(model, &audio.samples, info.sample_rate, ms, args)?,
+        None => {
+            let mut stream = model.create_stream();
+            stream.feed_audio(&audio.samples, info.sample_rate, 1)?;
+            stream.finish_with_metadata(candidates(args))?
+        }
+    };
+    if args.timings {
+        eprintln!(
+            "Inference took {:.3}s for {:.3}s audio file.",
+            started.elapsed().as_secs_f64(),
+            audio.duration_secs()
+        );
+    }
+    print(file, &transcripts, args, many);
     Ok(())
 }
 
@@ -187,7 +210,7 @@ fn stream(
             last = partial.text;
         }
     }
-    Ok(stream.finish_with_metadata(args.candidate_transcripts)?)
+    Ok(stream.finish_with_metadata(candidates(args))?)
 }
 
 fn print(file: &Path, transcripts: &[Transcript], args: &Args, many: bool) {
