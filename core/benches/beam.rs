@@ -130,11 +130,9 @@ fn partials() {
         let mut text = String::new();
         let mut start = 0;
         for &end in &borders {
-            decoder.next(&lp[start..end], &alphabet, lm).unwrap();
+            decoder.next(&lp[start..end], lm).unwrap();
             start = end;
-            text = decoder.decode(&lp[..end], &alphabet, lm, 1).unwrap()[0]
-                .text
-                .clone();
+            text = decoder.decode(&lp[..end], lm, 1).unwrap()[0].text.clone();
         }
         text
     });

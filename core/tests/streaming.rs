@@ -203,6 +203,30 @@ fn buffers_stay_bounded_over_a_long_stream() {
 }
 
 #[test]
+fn non_finite_audio_is_refused_and_the_stream_goes_on() {
+    let model = model();
+    let (audio, info) = read_wav(shared("ldc93s1/LDC93S1.wav")).unwrap();
+    let (first, rest) = audio.samples.split_at(audio.samples.len() / 2);
+    let mut stream = model.create_stream();
+    stream.feed_audio(first, info.sample_rate, 1).unwrap();
+    let mut bad = rest[..1000].to_vec();
+    bad[7] = f32::NAN;
+    let e = stream
+        .feed_audio(&bad, info.sample_rate, 1)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("sample 7 of this chunk is NaN"), "{e}");
+    let e = stream
+        .feed_audio(&[f32::INFINITY], info.sample_rate, 1)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("inf"), "{e}");
+    // Nothing of the refused chunks was kept: the rest gives the whole sentence.
+    stream.feed_audio(rest, info.sample_rate, 1).unwrap();
+    assert_eq!(stream.finish().unwrap().text, SENTENCE);
+}
+
+#[test]
 fn a_rate_change_within_a_stream_is_an_error() {
     let model = model();
     let mut stream = model.create_stream();

@@ -278,7 +278,7 @@ fn flushing_drops_the_utterance_in_progress() {
 }
 
 #[test]
-fn repeated_caps_keep_the_utterance_and_an_open_gap_is_passed_on() {
+fn caps_of_the_same_rate_keep_the_utterance_and_an_open_gap_is_passed_on() {
     let element = element(1500);
     let mut h = harness(&element);
     h.push_event(gst::event::Segment::new(&gst::FormattedSegment::<
@@ -286,14 +286,36 @@ fn repeated_caps_keep_the_utterance_and_an_open_gap_is_passed_on() {
     >::new()));
     let mut audio = stereo_44k();
     audio.extend(vec![0i16; 44_100 * 2 * 2]);
-    // The same caps again in the middle of the sentence (as after a RECONFIGURE).
-    let half = audio.len() / 4 * 2;
+    // The same caps again in the middle of the sentence (as after a RECONFIGURE), then the
+    // same audio as F32LE: neither cuts the sentence.
+    let (half, three_quarters) = (audio.len() / 4 * 2, audio.len() / 8 * 6);
     let middle = push_audio(&mut h, &audio[..half], gst::ClockTime::ZERO);
-    let caps =
-        gst::Caps::from_str("audio/x-raw,format=S16LE,rate=44100,channels=2,layout=interleaved")
-            .unwrap();
-    h.push_event(gst::event::Caps::new(&caps));
-    let end = push_audio(&mut h, &audio[half..], middle);
+    let caps = |format: &str| {
+        gst::Caps::from_str(&format!(
+            "audio/x-raw,format={format},rate=44100,channels=2,layout=interleaved"
+        ))
+        .unwrap()
+    };
+    h.push_event(gst::event::Caps::new(&caps("S16LE")));
+    let mut pts = push_audio(&mut h, &audio[half..three_quarters], middle);
+    h.push_event(gst::event::Caps::new(&caps("F32LE")));
+    for chunk in audio[three_quarters..].chunks(4410 * 2) {
+        let bytes: Vec<u8> = chunk
+            .iter()
+            .flat_map(|&s| (f32::from(s) / 32768.0).to_le_bytes())
+            .collect();
+        let duration =
+            gst::ClockTime::from_nseconds((chunk.len() / 2) as u64 * 1_000_000_000 / 44_100);
+        let mut buffer = gst::Buffer::from_mut_slice(bytes);
+        {
+            let b = buffer.get_mut().unwrap();
+            b.set_pts(pts);
+            b.set_duration(duration);
+        }
+        assert_eq!(h.push(buffer), Ok(gst::FlowSuccess::Ok));
+        pts += duration;
+    }
+    let end = pts;
     // A gap of unknown length: downstream must hear of it too.
     h.push_event(gst::event::Gap::builder(end).build());
     h.push_event(gst::event::Eos::new());

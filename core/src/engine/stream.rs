@@ -14,7 +14,7 @@ use candle::{D, Tensor};
 
 use crate::Alphabet;
 use crate::audio::{MODEL_SAMPLE_RATE, StreamResampler, downmix_into};
-use crate::decoder::{BeamConfig, BeamDecoder, BeamLm, greedy_decode};
+use crate::decoder::{BeamDecoder, BeamLm, greedy_decode};
 use crate::engine::Model;
 use crate::engine::transcript::{Transcript, words_from_tokens};
 use crate::error::{AudioError, Result};
@@ -120,6 +120,14 @@ impl Stream {
         let mut mono = std::mem::take(&mut self.mono);
         mono.clear();
         downmix(&mut mono)?;
+        if let Some(i) = mono.iter().position(|v| !v.is_finite()) {
+            let value = mono[i];
+            self.mono = mono;
+            return Err(AudioError::InvalidPcm(format!(
+                "sample {i} of this chunk is {value}: audio must be finite"
+            ))
+            .into());
+        }
         match self.resampler.as_mut() {
             Some(r) => r.push(&mono, &mut self.samples)?,
             None => self.samples.extend_from_slice(&mono),
@@ -209,8 +217,10 @@ impl Stream {
         Ok(())
     }
 
+    /// Runs the model over the first `frames` pending inputs and searches their frames. They
+    /// leave `pending` only when all of that succeeded, so an error leaves the stream as it was.
     fn run_model(&mut self, frames: usize, width: usize) -> Result<()> {
-        let inputs: Vec<f32> = self.pending.drain(..frames * width).collect();
+        let inputs = self.pending[..frames * width].to_vec();
         let x = Tensor::from_vec(inputs, (frames, 1, width), self.model.device())?;
         let (logits, state) = self
             .model
@@ -221,29 +231,25 @@ impl Stream {
             .to_vec1::<f32>()?;
         if self.model.uses_beam_search() {
             if self.beam.is_none() {
-                self.beam = Some(self.new_beam_decoder(1)?);
+                self.beam = Some(BeamDecoder::new(
+                    self.model.config().n_classes(),
+                    &self.alphabet,
+                    self.model.beam_config().clone(),
+                )?);
             }
             if let Some(beam) = self.beam.as_mut() {
                 let lm = BeamLm {
                     scorer: self.model.scorer(),
                     hot_words: self.model.hot_words(),
                 };
-                beam.next(&lp, &self.alphabet, lm)?;
+                beam.next(&lp, lm)?;
             }
         }
+        self.pending.drain(..frames * width);
         self.log_probs.extend(lp);
         self.state = Some(state);
         self.model_frames += frames;
         Ok(())
-    }
-
-    /// A beam search with the model's settings, returning `candidates` transcripts.
-    fn new_beam_decoder(&self, candidates: usize) -> Result<BeamDecoder> {
-        let config = BeamConfig {
-            candidates: candidates.max(1),
-            ..self.model.beam_config().clone()
-        };
-        BeamDecoder::new(self.model.config().n_classes(), &self.alphabet, config)
     }
 
     /// Decodes what has been heard so far without changing the stream (DeepSpeech's
@@ -301,13 +307,11 @@ impl Stream {
             scorer: self.model.scorer(),
             hot_words: self.model.hot_words(),
         };
-        let candidates = match &self.beam {
-            Some(beam) => beam.decode(&self.log_probs, &self.alphabet, lm, n)?,
-            // No frame has run yet.
-            None => self
-                .new_beam_decoder(n)?
-                .decode(&self.log_probs, &self.alphabet, lm, n)?,
+        let Some(beam) = &self.beam else {
+            // No frame has run yet: what a search over nothing gives.
+            return Ok(vec![Transcript::default()]);
         };
+        let candidates = beam.decode(&self.log_probs, lm, n)?;
         Ok(candidates.into_iter().map(Transcript::from).collect())
     }
 

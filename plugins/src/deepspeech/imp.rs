@@ -18,6 +18,7 @@
 //! `candidate` with `text` and `confidence`, best first). Partial and final results come from
 //! the same beam search (`beam-width`, the scorer, `hot-words`), fed as the audio arrives, as
 //! DeepSpeech's `IntermediateDecode` does: a partial result costs only the audio since the last.
+//! (With `beam-width=1`, no scorer and no hot-words, decoding is greedy.)
 //!
 //! Without the `model` property the element uses the default English model and scorer built
 //! into the plugin (cargo feature `embedded-model`); `model` and `scorer` name files of one's own.
@@ -192,6 +193,8 @@ struct ModelKey {
 /// What a chain or event call produced, pushed after the state lock is released.
 enum Output {
     Gap(gst::ClockTime, gst::ClockTime),
+    /// A GAP event without a duration, at this time, with the seqnum of the one it passes on.
+    OpenGap(gst::ClockTime, gst::Seqnum),
     Text(gst::Buffer),
     Message(gst::Structure),
 }
@@ -682,6 +685,12 @@ impl DeepSpeech {
                         .srcpad
                         .push_event(gst::event::Gap::builder(pts).duration(duration).build());
                 }
+                Output::OpenGap(pts, seqnum) => {
+                    gst::log!(CAT, imp = self, "gap {pts} of unknown length");
+                    let _ = self
+                        .srcpad
+                        .push_event(gst::event::Gap::builder(pts).seqnum(seqnum).build());
+                }
                 Output::Text(buffer) => {
                     gst::debug!(CAT, imp = self, "pushing text at {:?}", buffer.pts());
                     self.srcpad.push(buffer)?;
@@ -721,19 +730,25 @@ impl DeepSpeech {
                 };
                 {
                     let mut state = lock(&self.state);
-                    // The same caps again (after a RECONFIGURE, say) change nothing: the
-                    // utterance in progress goes on.
-                    if state.info.as_ref() != Some(&info) {
-                        let mut outputs = Vec::new();
+                    // Buffers are read with the current format and channels, so only a new
+                    // rate (which the segmentation and the stream are built for) ends the
+                    // utterance in progress; the same caps again (after a RECONFIGURE, say)
+                    // change nothing.
+                    let mut outputs = Vec::new();
+                    if state
+                        .info
+                        .as_ref()
+                        .is_some_and(|old| old.rate() != info.rate())
+                    {
                         if let Some(model) = self.current_model() {
                             let _ = self.drain(&mut state, &model, &mut outputs);
                         }
-                        state.info = Some(info);
-                        state.format = Some(format);
                         state.base_pts = None;
-                        drop(state);
-                        let _ = self.push_outputs(outputs);
                     }
+                    state.info = Some(info);
+                    state.format = Some(format);
+                    drop(state);
+                    let _ = self.push_outputs(outputs);
                 }
                 let caps = gst::Caps::builder("text/x-raw")
                     .field("format", "utf8")
@@ -802,13 +817,15 @@ impl DeepSpeech {
                     }
                     let end = pts + duration.unwrap_or(gst::ClockTime::ZERO);
                     self.gap_until(&mut state, end, &mut outputs);
+                    // Never behind what was already covered downstream.
+                    let end = state.covered.map_or(end, |c| c.max(end));
                     state.expected_pts = Some(end);
+                    if duration.is_none() {
+                        // No length to cover: pass the gap on, as it came.
+                        outputs.push(Output::OpenGap(end, event.seqnum()));
+                    }
                 }
                 let _ = self.push_outputs(outputs);
-                if duration.is_none() {
-                    // No length to cover: pass the gap on as it came.
-                    return self.srcpad.push_event(event);
-                }
                 true
             }
             _ => gst::Pad::event_default(pad, Some(&*self.obj()), event),

@@ -191,8 +191,8 @@ pub fn beam_search(
 ) -> crate::Result<Vec<Candidate>> {
     let mut decoder = BeamDecoder::new(classes, alphabet, config.clone())?;
     let lm = BeamLm { scorer, hot_words };
-    decoder.next(log_probs, alphabet, lm)?;
-    decoder.decode(log_probs, alphabet, lm, config.candidates)
+    decoder.next(log_probs, lm)?;
+    decoder.decode(log_probs, lm, config.candidates)
 }
 
 /// The language model a [`BeamDecoder`] scores with: the same one at every call.
@@ -209,20 +209,20 @@ pub struct BeamLm<'a> {
 /// what [`beam_search`] gives over all of them at once, and each frame is searched once, so
 /// intermediate results cost only the frames that are new.
 ///
-/// The decoder owns its search; the alphabet and [`BeamLm`] are lent at each call and must be
-/// the same every time.
+/// The language model ([`BeamLm`]) is lent at each call and must be the same every time;
+/// `config.candidates` is not used (each [`decode`](Self::decode) says how many it wants).
 pub struct BeamDecoder {
     progress: search::Progress,
+    alphabet: Alphabet,
     config: BeamConfig,
     classes: usize,
-    frames: usize,
 }
 
 impl std::fmt::Debug for BeamDecoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BeamDecoder")
             .field("config", &self.config)
-            .field("frames", &self.frames)
+            .field("frames", &self.frames())
             .finish_non_exhaustive()
     }
 }
@@ -234,36 +234,41 @@ impl BeamDecoder {
         validate_config(classes, alphabet, &config)?;
         Ok(Self {
             progress: search::Progress::new(alphabet.blank()),
+            alphabet: alphabet.clone(),
             config,
             classes,
-            frames: 0,
         })
     }
 
     /// Frames searched so far.
     pub fn frames(&self) -> usize {
-        self.frames
+        self.progress.frame as usize
     }
 
     /// Searches the next frames (`[frames, classes]` natural-log probabilities). On an error
     /// (ragged input, NaN or `+inf`) nothing is searched.
-    pub fn next(
-        &mut self,
-        log_probs: &[f32],
-        alphabet: &Alphabet,
-        lm: BeamLm,
-    ) -> crate::Result<()> {
-        validate_rows(log_probs, self.classes, self.frames)?;
-        if log_probs.is_empty() {
-            return Ok(());
-        }
-        let progress = std::mem::replace(&mut self.progress, search::Progress::new(0));
-        let mut search = self.search(progress, alphabet, lm);
+    pub fn next(&mut self, log_probs: &[f32], lm: BeamLm) -> crate::Result<()> {
+        validate_rows(log_probs, self.classes, self.frames())?;
+        let symbols = self.alphabet.symbols();
+        let space = self.alphabet.label(' ');
+        let vocabulary = lm
+            .scorer
+            .and_then(|s| s.vocabulary.as_deref())
+            .map(|trie| Vocabulary {
+                trie,
+                symbols,
+                space,
+            });
+        let mut search = Search::new(
+            &mut self.progress,
+            &self.config,
+            self.alphabet.blank(),
+            lm_terms(&self.alphabet, lm),
+            vocabulary,
+        );
         for row in log_probs.chunks_exact(self.classes) {
             search.step(row);
         }
-        self.progress = search.pause();
-        self.frames += log_probs.len() / self.classes;
         Ok(())
     }
 
@@ -272,20 +277,19 @@ impl BeamDecoder {
     pub fn decode(
         &self,
         log_probs: &[f32],
-        alphabet: &Alphabet,
         lm: BeamLm,
         count: usize,
     ) -> crate::Result<Vec<Candidate>> {
-        if log_probs.len() != self.frames * self.classes {
+        if log_probs.len() != self.frames() * self.classes {
             return Err(DecoderError::Config(format!(
                 "decode was given {} values, but {} frames of {} classes were searched",
                 log_probs.len(),
-                self.frames,
+                self.frames(),
                 self.classes
             ))
             .into());
         }
-        let terms = lm_terms(alphabet, lm);
+        let terms = lm_terms(&self.alphabet, lm);
         let trie = &self.progress.trie;
         Ok(self
             .progress
@@ -300,31 +304,11 @@ impl BeamDecoder {
                     score,
                     log_probs,
                     self.classes,
-                    alphabet,
+                    &self.alphabet,
                     &self.config,
                 )
             })
             .collect())
-    }
-
-    fn search<'a>(
-        &'a self,
-        progress: search::Progress,
-        alphabet: &'a Alphabet,
-        lm: BeamLm<'a>,
-    ) -> Search<'a> {
-        let symbols = alphabet.symbols();
-        let space = alphabet.label(' ');
-        let terms = lm_terms(alphabet, lm);
-        let vocabulary = lm
-            .scorer
-            .and_then(|s| s.vocabulary.as_deref())
-            .map(|trie| Vocabulary {
-                trie,
-                symbols,
-                space,
-            });
-        Search::resume(progress, &self.config, alphabet.blank(), terms, vocabulary)
     }
 }
 

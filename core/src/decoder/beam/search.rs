@@ -52,7 +52,8 @@ pub(super) struct Progress {
     fresh: Vec<u32>,
     classes: Vec<(usize, f32)>,
     order: Vec<usize>,
-    frame: u32,
+    /// Frames searched so far.
+    pub frame: u32,
     started: bool,
 }
 
@@ -88,65 +89,30 @@ impl Progress {
     }
 }
 
-/// The decoder's state between frames, with what it borrows to score them.
+/// One step of the search: its [`Progress`] with what it borrows to score frames.
 pub(super) struct Search<'a> {
-    pub trie: PrefixTrie,
-    /// The beam: prefixes in the trie that exist.
-    pub prefixes: Vec<u32>,
-    fresh: Vec<u32>,
-    classes: Vec<(usize, f32)>,
-    order: Vec<usize>,
+    progress: &'a mut Progress,
     config: &'a BeamConfig,
     blank: usize,
     lm: Option<LmTerms<'a>>,
     vocabulary: Option<Vocabulary<'a>>,
-    frame: u32,
-    started: bool,
 }
 
 impl<'a> Search<'a> {
     /// Continues `progress` with these settings (the same ones it was started with).
-    pub fn resume(
-        progress: Progress,
+    pub fn new(
+        progress: &'a mut Progress,
         config: &'a BeamConfig,
         blank: usize,
         lm: Option<LmTerms<'a>>,
         vocabulary: Option<Vocabulary<'a>>,
     ) -> Self {
-        let Progress {
-            trie,
-            prefixes,
-            fresh,
-            classes,
-            order,
-            frame,
-            started,
-        } = progress;
         Self {
-            trie,
-            prefixes,
-            fresh,
-            classes,
-            order,
+            progress,
             config,
             blank,
             lm,
             vocabulary,
-            frame,
-            started,
-        }
-    }
-
-    /// Gives back what the search owns, to [`resume`](Self::resume) it later.
-    pub fn pause(self) -> Progress {
-        Progress {
-            trie: self.trie,
-            prefixes: self.prefixes,
-            fresh: self.fresh,
-            classes: self.classes,
-            order: self.order,
-            frame: self.frame,
-            started: self.started,
         }
     }
 
@@ -156,27 +122,32 @@ impl<'a> Search<'a> {
     fn prune_classes(&mut self, row: &[f32]) {
         let n = row.len();
         let (cutoff_prob, top_n) = (self.config.cutoff_prob, self.config.cutoff_top_n);
-        self.classes.clear();
-        self.order.clear();
-        self.order.extend(0..n);
+        self.progress.classes.clear();
+        self.progress.order.clear();
+        self.progress.order.extend(0..n);
         if cutoff_prob < 1.0 || top_n < n {
-            self.order
+            self.progress
+                .order
                 .sort_by(|&a, &b| row[b].partial_cmp(&row[a]).unwrap_or(Ordering::Equal));
             if cutoff_prob < 1.0 {
                 let mut cumulative = 0.0;
                 let mut len = 0;
-                for &i in &self.order {
+                for &i in &self.progress.order {
                     cumulative += f64::from(row[i]).exp();
                     len += 1;
                     if cumulative >= cutoff_prob || len >= top_n {
                         break;
                     }
                 }
-                self.order.truncate(len);
+                self.progress.order.truncate(len);
             }
         }
-        self.classes
-            .extend(self.order.iter().map(|&i| (i, class_log_prob(row[i]))));
+        self.progress.classes.extend(
+            self.progress
+                .order
+                .iter()
+                .map(|&i| (i, class_log_prob(row[i]))),
+        );
     }
 
     /// With a scorer, DeepSpeech sorts the beam and skips extensions that cannot make it.
@@ -184,10 +155,10 @@ impl<'a> Search<'a> {
         let Some(lm) = &self.lm else {
             return (LOG_ZERO, false);
         };
-        let trie = &self.trie;
-        self.prefixes.sort_by(|&a, &b| compare(trie, a, b));
-        let n = self.prefixes.len().min(self.config.beam_width);
-        let last = trie.nodes[self.prefixes[n - 1] as usize].score;
+        let trie = &self.progress.trie;
+        self.progress.prefixes.sort_by(|&a, &b| compare(trie, a, b));
+        let n = self.progress.prefixes.len().min(self.config.beam_width);
+        let last = trie.nodes[self.progress.prefixes[n - 1] as usize].score;
         let cutoff = f64::from(last) + blank_prob.ln() - f64::from(lm.scorer.beta).max(0.0);
         (cutoff as f32, n == self.config.beam_width)
     }
@@ -196,23 +167,23 @@ impl<'a> Search<'a> {
     pub fn step(&mut self, row: &[f32]) {
         let blank_prob = f64::from(row[self.blank]).exp();
         if blank_prob < START_BLANK {
-            self.started = true;
+            self.progress.started = true;
         }
-        if self.started {
+        if self.progress.started {
             self.expand(row, blank_prob);
         }
-        self.frame += 1;
+        self.progress.frame += 1;
     }
 
     fn expand(&mut self, row: &[f32], blank_prob: f64) {
         let (min_cutoff, full_beam) = self.sort_and_cutoff(blank_prob);
         self.prune_classes(row);
-        let live = self.prefixes.len().min(self.config.beam_width);
-        for k in 0..self.classes.len() {
-            let (c, lp) = self.classes[k];
+        let live = self.progress.prefixes.len().min(self.config.beam_width);
+        for k in 0..self.progress.classes.len() {
+            let (c, lp) = self.progress.classes[k];
             for i in 0..live {
-                let p = self.prefixes[i];
-                let score = self.trie.nodes[p as usize].score;
+                let p = self.progress.prefixes[i];
+                let score = self.progress.trie.nodes[p as usize].score;
                 if full_beam && lp + score < min_cutoff {
                     break;
                 }
@@ -230,7 +201,7 @@ impl<'a> Search<'a> {
     }
 
     fn blank_event(&mut self, p: u32, log_p: f32) {
-        let node = &mut self.trie.nodes[p as usize];
+        let node = &mut self.progress.trie.nodes[p as usize];
         if node.nb_cur < log_p {
             node.pending_history = NONE;
         }
@@ -238,7 +209,7 @@ impl<'a> Search<'a> {
     }
 
     fn label_event(&mut self, p: u32, c: usize, lp: f32) {
-        let node = &mut self.trie.nodes[p as usize];
+        let node = &mut self.progress.trie.nodes[p as usize];
         let (label, score, b_prev, history) = (node.label, node.score, node.b_prev, node.history);
         let repeat = label == c as i32;
         if repeat {
@@ -248,9 +219,10 @@ impl<'a> Search<'a> {
             }
             node.nb_cur = log_sum_exp(node.nb_cur, log_p);
         }
-        let Some(new) = self
-            .trie
-            .extend(p, c, self.vocabulary.as_ref(), &mut self.fresh)
+        let Some(new) =
+            self.progress
+                .trie
+                .extend(p, c, self.vocabulary.as_ref(), &mut self.progress.fresh)
         else {
             return;
         };
@@ -264,31 +236,32 @@ impl<'a> Search<'a> {
         if let Some(lm) = &self.lm
             && lm.space == Some(c)
         {
-            log_p = lm.at_space(&mut self.trie, p, log_p);
+            log_p = lm.at_space(&mut self.progress.trie, p, log_p);
         }
-        let node = &mut self.trie.nodes[new as usize];
+        let node = &mut self.progress.trie.nodes[new as usize];
         if node.nb_cur < log_p {
             node.pending_history = history;
-            node.pending_frame = self.frame;
+            node.pending_frame = self.progress.frame;
         }
         node.nb_cur = log_sum_exp(node.nb_cur, log_p);
     }
 
     /// DeepSpeech's `iterate_to_vec` and the pruning to `beam_width` prefixes.
     fn finish_frame(&mut self) {
-        self.prefixes.append(&mut self.fresh);
-        for &p in &self.prefixes {
-            self.trie.finish_frame(p);
+        self.progress.prefixes.append(&mut self.progress.fresh);
+        for &p in &self.progress.prefixes {
+            self.progress.trie.finish_frame(p);
         }
         let beam = self.config.beam_width;
-        if self.prefixes.len() > beam {
-            let trie = &self.trie;
-            self.prefixes
+        if self.progress.prefixes.len() > beam {
+            let trie = &self.progress.trie;
+            self.progress
+                .prefixes
                 .select_nth_unstable_by(beam, |&a, &b| compare(trie, a, b));
-            for i in beam..self.prefixes.len() {
-                self.trie.remove(self.prefixes[i]);
+            for i in beam..self.progress.prefixes.len() {
+                self.progress.trie.remove(self.progress.prefixes[i]);
             }
-            self.prefixes.truncate(beam);
+            self.progress.prefixes.truncate(beam);
         }
     }
 }
