@@ -5,7 +5,7 @@
 # Without MODEL the element uses its embedded default English model (and scorer).
 # An utterance's text is only known once it has ended, so the muxer waits for it while video
 # and audio keep arriving: the queues must hold at least the element's latency
-# (max-utterance-length + silence-length, about 11 s by default); here up to 30 s.
+# (max-utterance-length plus processing, about 10.3 s by default); here up to 30 s.
 set -euo pipefail
 input=$1; output=$2
 q="queue max-size-buffers=0 max-size-bytes=0 max-size-time=30000000000"

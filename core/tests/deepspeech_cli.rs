@@ -299,22 +299,20 @@ fn a_scorer_and_hot_words_steer_the_decode() {
         "a strongly negative hot-word removes the word: {steered}"
     );
 
-    let o = deepspeech(&[
-        "--model",
-        model().to_str().unwrap(),
-        "--audio",
-        wav.to_str().unwrap(),
-        "--lm_alpha",
-        "1",
-    ]);
-    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("need --scorer"));
-    let o = deepspeech(&[
-        "--model",
-        model().to_str().unwrap(),
-        "--audio",
-        wav.to_str().unwrap(),
-        "--hot_words",
-        "dark:-30",
-    ]);
-    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("need --scorer"));
+    // Without a scorer, the LM weights and hot-words have nothing to act on.
+    for flag in [["--lm_alpha", "1"], ["--hot_words", "dark:-30"]] {
+        let mut args = vec![
+            "--model",
+            model().to_str().unwrap(),
+            "--audio",
+            wav.to_str().unwrap(),
+        ];
+        args.extend(flag);
+        let o = deepspeech(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            !o.status.success() && err.contains("need --scorer"),
+            "{err}"
+        );
+    }
 }

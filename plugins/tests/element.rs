@@ -63,10 +63,23 @@ fn element(silence_length: u32) -> gst::Element {
 
 /// Pushes `samples` (interleaved stereo S16LE, 44.1 kHz) in 100 ms buffers from `start`.
 fn push_audio(h: &mut Harness, samples: &[i16], start: gst::ClockTime) -> gst::ClockTime {
+    push_encoded(h, samples, start, |s, bytes| bytes.extend(s.to_le_bytes()))
+}
+
+/// As [`push_audio`], each sample written into the buffers by `encode` (for other formats).
+fn push_encoded(
+    h: &mut Harness,
+    samples: &[i16],
+    start: gst::ClockTime,
+    encode: impl Fn(i16, &mut Vec<u8>),
+) -> gst::ClockTime {
     let frames_per_buffer = 4410;
     let mut pts = start;
     for chunk in samples.chunks(frames_per_buffer * 2) {
-        let bytes: Vec<u8> = chunk.iter().flat_map(|s| s.to_le_bytes()).collect();
+        let mut bytes = Vec::new();
+        for &s in chunk {
+            encode(s, &mut bytes);
+        }
         let duration =
             gst::ClockTime::from_nseconds((chunk.len() / 2) as u64 * 1_000_000_000 / 44_100);
         let mut buffer = gst::Buffer::from_mut_slice(bytes);
@@ -123,6 +136,18 @@ fn expected_utterances(audio: &[i16], silence_length: u32) -> Vec<String> {
 fn cer(text: &str) -> f64 {
     let (e, n) = deepspeech_core::metrics::char_errors(SENTENCE, text);
     e as f64 / n as f64
+}
+
+/// The text of the next ERROR (or WARNING) message on the bus.
+fn next_error(bus: &gst::Bus, kind: gst::MessageType) -> String {
+    let msg = bus
+        .pop_filtered(&[kind])
+        .unwrap_or_else(|| panic!("a {kind:?} message"));
+    match msg.view() {
+        gst::MessageView::Error(e) => e.error().to_string(),
+        gst::MessageView::Warning(w) => w.error().to_string(),
+        other => unreachable!("{other:?}"),
+    }
 }
 
 /// All `deepspeech` element messages posted so far.
@@ -297,25 +322,11 @@ fn caps_of_the_same_rate_keep_the_utterance_and_an_open_gap_is_passed_on() {
         .unwrap()
     };
     h.push_event(gst::event::Caps::new(&caps("S16LE")));
-    let mut pts = push_audio(&mut h, &audio[half..three_quarters], middle);
+    let pts = push_audio(&mut h, &audio[half..three_quarters], middle);
     h.push_event(gst::event::Caps::new(&caps("F32LE")));
-    for chunk in audio[three_quarters..].chunks(4410 * 2) {
-        let bytes: Vec<u8> = chunk
-            .iter()
-            .flat_map(|&s| (f32::from(s) / 32768.0).to_le_bytes())
-            .collect();
-        let duration =
-            gst::ClockTime::from_nseconds((chunk.len() / 2) as u64 * 1_000_000_000 / 44_100);
-        let mut buffer = gst::Buffer::from_mut_slice(bytes);
-        {
-            let b = buffer.get_mut().unwrap();
-            b.set_pts(pts);
-            b.set_duration(duration);
-        }
-        assert_eq!(h.push(buffer), Ok(gst::FlowSuccess::Ok));
-        pts += duration;
-    }
-    let end = pts;
+    let end = push_encoded(&mut h, &audio[three_quarters..], pts, |s, bytes| {
+        bytes.extend((f32::from(s) / 32768.0).to_le_bytes())
+    });
     // A gap of unknown length: downstream must hear of it too.
     h.push_event(gst::event::Gap::builder(end).build());
     h.push_event(gst::event::Eos::new());
@@ -361,33 +372,17 @@ fn settings_changed_in_ready_take_effect_and_lm_settings_without_a_scorer_warn()
     let bus = gst::Bus::new();
     element.set_bus(Some(&bus));
     element.set_state(gst::State::Ready).unwrap();
-    let msg = bus
-        .pop_filtered(&[gst::MessageType::Warning])
-        .expect("a warning: hot-words without a scorer do nothing");
-    let gst::MessageView::Warning(w) = msg.view() else {
-        unreachable!()
-    };
-    assert!(
-        w.error()
-            .to_string()
-            .contains("there is none: they are ignored"),
-        "{}",
-        w.error()
-    );
+    // Hot-words without a scorer do nothing: said so.
+    let text = next_error(&bus, gst::MessageType::Warning);
+    assert!(text.contains("there is none: they are ignored"), "{text}");
 
     // A model set in READY is loaded on the way to PAUSED, not ignored.
     element.set_property("model", "/nonexistent/ready/model.safetensors");
     assert!(element.set_state(gst::State::Paused).is_err());
-    let msg = bus.pop_filtered(&[gst::MessageType::Error]).unwrap();
-    let gst::MessageView::Error(e) = msg.view() else {
-        unreachable!()
-    };
+    let text = next_error(&bus, gst::MessageType::Error);
     assert!(
-        e.error()
-            .to_string()
-            .contains("/nonexistent/ready/model.safetensors"),
-        "{}",
-        e.error()
+        text.contains("/nonexistent/ready/model.safetensors"),
+        "{text}"
     );
     element.set_property("model", model().to_str().unwrap());
     element.set_state(gst::State::Paused).unwrap();
@@ -404,13 +399,7 @@ fn a_missing_model_fails_the_state_change_with_an_error_naming_it() {
     let bus = gst::Bus::new();
     element.set_bus(Some(&bus));
     assert!(element.set_state(gst::State::Ready).is_err());
-    let msg = bus
-        .pop_filtered(&[gst::MessageType::Error])
-        .expect("an error message");
-    let gst::MessageView::Error(e) = msg.view() else {
-        unreachable!()
-    };
-    let text = e.error().to_string();
+    let text = next_error(&bus, gst::MessageType::Error);
     assert!(
         text.contains("/nonexistent/dir/model.safetensors") && text.contains("No such file"),
         "{text}"
@@ -421,17 +410,8 @@ fn a_missing_model_fails_the_state_change_with_an_error_naming_it() {
     std::fs::write(&corrupt, b"not a model").unwrap();
     element.set_property("model", corrupt.to_str().unwrap());
     assert!(element.set_state(gst::State::Ready).is_err());
-    let msg = bus.pop_filtered(&[gst::MessageType::Error]).unwrap();
-    let gst::MessageView::Error(e) = msg.view() else {
-        unreachable!()
-    };
-    assert!(
-        e.error()
-            .to_string()
-            .contains("not a valid deepspeech-rs model"),
-        "{}",
-        e.error()
-    );
+    let text = next_error(&bus, gst::MessageType::Error);
+    assert!(text.contains("not a valid deepspeech-rs model"), "{text}");
 }
 
 #[test]
