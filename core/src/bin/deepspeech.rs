@@ -33,8 +33,9 @@ struct Args {
     extended: bool,
     /// Feed the audio in chunks of this many milliseconds (DeepSpeech's client counts
     /// samples), printing the intermediate transcript whenever it changes, then the final
-    /// result as without --stream (one line per candidate). Intermediate results come from the same beam search, fed as the
-    /// audio arrives, so small chunks cost little more than one pass.
+    /// result as without --stream (one line per candidate). Intermediate results come from
+    /// the same beam search, fed as the audio arrives, so small chunks cost little more than
+    /// one pass.
     #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u32).range(1..))]
     stream: Option<u32>,
     /// Print model-loading and inference timings to stderr.

@@ -238,11 +238,7 @@ impl Stream {
                 )?);
             }
             if let Some(beam) = self.beam.as_mut() {
-                let lm = BeamLm {
-                    scorer: self.model.scorer(),
-                    hot_words: self.model.hot_words(),
-                };
-                beam.next(&lp, lm)?;
+                beam.next(&lp, beam_lm(&self.model))?;
             }
         }
         self.pending.drain(..frames * width);
@@ -303,15 +299,11 @@ impl Stream {
         if !self.model.uses_beam_search() {
             return Ok(vec![self.greedy()?]);
         }
-        let lm = BeamLm {
-            scorer: self.model.scorer(),
-            hot_words: self.model.hot_words(),
-        };
         let Some(beam) = &self.beam else {
             // No frame has run yet: what a search over nothing gives.
             return Ok(vec![Transcript::default()]);
         };
-        let candidates = beam.decode(&self.log_probs, lm, n)?;
+        let candidates = beam.decode(&self.log_probs, beam_lm(&self.model), n)?;
         Ok(candidates.into_iter().map(Transcript::from).collect())
     }
 
@@ -345,5 +337,13 @@ impl Stream {
             confidence: scores.iter().map(|&s| f64::from(s)).sum(),
             words,
         })
+    }
+}
+
+/// The model's language model and hot-words, as the beam search borrows them.
+fn beam_lm(model: &Model) -> BeamLm<'_> {
+    BeamLm {
+        scorer: model.scorer(),
+        hot_words: model.hot_words(),
     }
 }

@@ -320,12 +320,8 @@ impl DeepSpeech {
             })?;
             model.set_hot_words(Some(hot_words));
         }
-        let needs_scorer = settings
-            .hot_words
-            .as_deref()
-            .is_some_and(|h| !h.trim().is_empty())
-            || settings.lm_alpha >= 0.0
-            || settings.lm_beta >= 0.0;
+        let needs_scorer =
+            model.hot_words().is_some() || settings.lm_alpha >= 0.0 || settings.lm_beta >= 0.0;
         if model.scorer().is_none() && needs_scorer {
             gst::element_imp_warning!(
                 self,
@@ -1126,19 +1122,16 @@ impl ElementImpl for DeepSpeech {
     ) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
         gst::trace!(CAT, imp = self, "changing state: {transition:?}");
         match transition {
-            gst::StateChange::NullToReady => {
+            // The model loads on NULL→READY; settings changed in READY take effect on
+            // READY→PAUSED (unchanged ones keep the loaded model).
+            gst::StateChange::NullToReady | gst::StateChange::ReadyToPaused => {
                 if let Err(e) = self.load_model() {
                     self.post_error_message(e);
                     return Err(gst::StateChangeError);
                 }
-            }
-            gst::StateChange::ReadyToPaused => {
-                // Settings changed in READY take effect now; unchanged ones keep the model.
-                if let Err(e) = self.load_model() {
-                    self.post_error_message(e);
-                    return Err(gst::StateChangeError);
+                if transition == gst::StateChange::ReadyToPaused {
+                    self.reset();
                 }
-                self.reset();
             }
             _ => {}
         }
