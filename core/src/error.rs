@@ -123,6 +123,16 @@ pub enum CheckpointError {
         /// What is wrong.
         reason: String,
     },
+    /// A model file from another program (DeepSpeech, Coqui STT, TensorFlow) could not be used.
+    #[error("{path}: cannot use this {format} as a DeepSpeech model: {reason}")]
+    Import {
+        /// The file or folder.
+        path: PathBuf,
+        /// The format it was recognised as.
+        format: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
     /// A tensor's shape differs from the model's geometry.
     #[error("{path}: tensor `{tensor}` has shape {found:?} but the model needs {expected:?}")]
     ShapeMismatch {

@@ -8,7 +8,7 @@ use candle::{D, Device, Tensor};
 use deepspeech_core::Alphabet;
 use deepspeech_core::audio::{load_wav_16k, read_wav};
 use deepspeech_core::engine::{Model, Transcript};
-use deepspeech_core::features::mfcc;
+use deepspeech_core::features::MfccExtractor;
 use deepspeech_core::train::{TrainOptions, run};
 
 const SENTENCE: &str = "she had your dark suit in greasy wash water all year";
@@ -43,10 +43,14 @@ fn model() -> Arc<Model> {
         .clone()
 }
 
-/// Log-probabilities of a whole file in one forward pass, the reference for streaming.
+/// Log-probabilities of a whole file in one forward pass, the reference for streaming (framed
+/// as DeepSpeech's runtime frames an utterance: whole windows, then the zero-padded rest).
 fn whole_file_log_probs(model: &Model, wav: &Path) -> Vec<f32> {
     let (samples, _) = load_wav_16k(wav).unwrap();
-    let x = mfcc(&samples).with_context(model.config().features.n_context);
+    let features = &model.config().features;
+    let x = MfccExtractor::new(features.clone())
+        .compute_utterance(&samples)
+        .with_context(features.n_context);
     let x = Tensor::from_vec(x.data, (x.frames, 1, x.width), &Device::Cpu).unwrap();
     let logits = model.network().forward(&x, None).unwrap();
     candle_nn::ops::log_softmax(&logits, D::Minus1)

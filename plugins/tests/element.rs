@@ -411,7 +411,46 @@ fn a_missing_model_fails_the_state_change_with_an_error_naming_it() {
     element.set_property("model", corrupt.to_str().unwrap());
     assert!(element.set_state(gst::State::Ready).is_err());
     let text = next_error(&bus, gst::MessageType::Error);
-    assert!(text.contains("not a valid deepspeech-rs model"), "{text}");
+    assert!(
+        text.contains("not a model format this program reads"),
+        "{text}"
+    );
+}
+
+/// DeepSpeech's own exported models (made by DeepSpeech 0.9.3's export code, see
+/// `core/tests/fixtures/deepspeech/`) run in the element from the file DeepSpeech's users have.
+#[test]
+fn deepspeech_exported_models_run_in_a_pipeline() {
+    init();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/fixtures/deepspeech");
+    for name in ["ldc93s1-64.pb", "ldc93s1-64.pbmm", "ldc93s1-64.tflite"] {
+        let launch = format!(
+            "filesrc location={} ! wavparse ! audioconvert ! audioresample ! deepspeech model={} ! fakesink",
+            shared("ldc93s1/LDC93S1_pcms16le_2_44100.wav").display(),
+            fixtures.join(name).display(),
+        );
+        let pipeline = gst::parse::launch(&launch).unwrap();
+        let bus = pipeline.bus().unwrap();
+        pipeline.set_state(gst::State::Playing).unwrap();
+        let msg = bus
+            .timed_pop_filtered(
+                gst::ClockTime::from_seconds(60),
+                &[gst::MessageType::Eos, gst::MessageType::Error],
+            )
+            .expect("EOS");
+        assert_eq!(msg.type_(), gst::MessageType::Eos, "{name}: {msg:?}");
+        let finals: Vec<String> = messages(&bus)
+            .into_iter()
+            .filter(|s| s.get::<bool>("final").unwrap_or(false))
+            .filter_map(|s| s.get::<String>("text").ok())
+            .collect();
+        pipeline.set_state(gst::State::Null).unwrap();
+        assert_eq!(
+            finals,
+            vec!["she had your dark suit in greasy wash water all year".to_owned()],
+            "{name}"
+        );
+    }
 }
 
 #[test]

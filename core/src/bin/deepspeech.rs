@@ -53,9 +53,10 @@ struct Args {
     #[arg(long)]
     lm_beta: Option<f32>,
     /// Beam width of the CTC prefix beam search (1 decodes greedily when there is no scorer
-    /// and no hot-word).
-    #[arg(long, default_value_t = 1024)]
-    beam_width: usize,
+    /// and no hot-word). Default: the model's own (a DeepSpeech export's metadata_beam_width),
+    /// else 1024.
+    #[arg(long)]
+    beam_width: Option<usize>,
     /// Hot-words, comma-separated `word:boost` pairs (e.g. `nine:7.5,cancel:-2`); a positive
     /// boost favours the word, a negative one disfavours it. They act through the scorer's
     /// word scoring, as in DeepSpeech 0.9, so they need --scorer.
@@ -111,7 +112,9 @@ fn run(args: Args) -> Result<()> {
         Some(path) => Model::load(path).context("cannot load the model")?,
         None => embedded::model().context("cannot load the embedded model")?,
     };
-    model.set_beam_width(args.beam_width);
+    if let Some(width) = args.beam_width {
+        model.set_beam_width(width);
+    }
     let scorer = match &args.scorer {
         Some(path) if path.as_os_str() == "none" => None,
         Some(path) => Some(path.clone()),

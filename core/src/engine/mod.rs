@@ -63,9 +63,12 @@ impl Model {
     }
 
     fn with_device(net: DeepSpeech, device: Device) -> Self {
+        let defaults = BeamConfig::default();
         let beam = BeamConfig {
             frame_secs: net.config().features.frame_secs(),
-            ..BeamConfig::default()
+            // An imported model's author may have chosen a width (`metadata_beam_width`).
+            beam_width: net.config().beam_width.unwrap_or(defaults.beam_width),
+            ..defaults
         };
         Self {
             net,
@@ -81,7 +84,8 @@ impl Model {
         &self.beam
     }
 
-    /// Sets the beam width (DeepSpeech's default is 1024).
+    /// Sets the beam width (DeepSpeech's default is 1024; a model exported by DeepSpeech brings
+    /// its own default, `metadata_beam_width`, which this replaces).
     pub fn set_beam_width(&mut self, width: usize) {
         self.beam.beam_width = width.max(1);
     }

@@ -3,7 +3,8 @@
 //! LSTM state carried across model chunks), so that the result equals a whole-file run exactly.
 //!
 //! Timeline: MFCC frame `f` covers 16 kHz samples `[320 f, 320 f + 512)`; as in TensorFlow's
-//! spectrogram, only whole windows make frames. The model's input at frame `t` is frames
+//! spectrogram, only whole windows make frames, except that [`Stream::finish`] adds one last
+//! frame of the samples after the last whole window, zero-padded, as DeepSpeech's runtime does. The model's input at frame `t` is frames
 //! `t − 9 … t + 9` (zeros outside the signal), so frame `t` can run once frame `t + 9` exists, or
 //! at [`Stream::finish`].
 
@@ -173,6 +174,17 @@ impl Stream {
             let mut frame = vec![0f32; coeffs];
             self.extractor
                 .frame(&self.samples[offset..offset + window], &mut frame);
+            self.mfcc.push_back(frame);
+            self.mfcc_count += 1;
+        }
+        // At the end, DeepSpeech's runtime makes one more frame of whatever audio follows the
+        // last whole window (fewer than `window` samples, possibly none), zero-padded
+        // (`StreamingState::finalizeStream`); so do we, so that transcripts match its own.
+        if last {
+            let offset = self.mfcc_count * step - self.sample_base;
+            let mut frame = vec![0f32; coeffs];
+            self.extractor
+                .padded_frame(&self.samples[offset.min(self.samples.len())..], &mut frame);
             self.mfcc.push_back(frame);
             self.mfcc_count += 1;
         }

@@ -168,6 +168,29 @@ impl MfccExtractor {
             data,
         }
     }
+
+    /// The MFCC matrix of a whole utterance as DeepSpeech's runtime (libdeepspeech) frames it:
+    /// [`compute`](Self::compute)'s frames, then one more of the samples after the last whole
+    /// window (fewer than a window, possibly none), zero-padded. [`crate::engine::Stream`]
+    /// frames audio this way.
+    pub fn compute_utterance(&mut self, samples: &[f32]) -> FeatureMatrix {
+        let mut m = self.compute(samples);
+        let rest = &samples[(m.frames * self.config.step).min(samples.len())..];
+        let mut frame = vec![0f32; m.width];
+        self.padded_frame(rest, &mut frame);
+        m.data.extend_from_slice(&frame);
+        m.frames += 1;
+        m
+    }
+
+    /// [`frame`](Self::frame) of the first `window` samples of `samples`, zero-padded when
+    /// there are fewer (DeepSpeech's runtime's last frame of an utterance).
+    pub fn padded_frame(&mut self, samples: &[f32], out: &mut [f32]) {
+        let mut padded = vec![0f32; self.config.window];
+        let n = samples.len().min(padded.len());
+        padded[..n].copy_from_slice(&samples[..n]);
+        self.frame(&padded, out);
+    }
 }
 
 /// DeepSpeech's MFCC matrix `[frames, 26]` of 16 kHz mono samples in [-1, 1].

@@ -30,6 +30,13 @@ pub struct Config {
     pub alphabet: Vec<char>,
     /// Feature extraction the model was trained with.
     pub features: FeatureConfig,
+    /// The default beam width the model's author chose (DeepSpeech's `metadata_beam_width`);
+    /// `None` leaves the decoder's own default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beam_width: Option<usize>,
+    /// The language the model transcribes (DeepSpeech's `metadata_language`), if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 impl Config {
@@ -41,6 +48,8 @@ impl Config {
             relu_clip: 20.0,
             alphabet: alphabet.symbols().to_vec(),
             features: FeatureConfig::default(),
+            beam_width: None,
+            language: None,
         }
     }
 

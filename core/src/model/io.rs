@@ -12,6 +12,7 @@ use candle_nn::VarBuilder;
 
 use crate::error::CheckpointError;
 use crate::model::deepspeech::{Config, DeepSpeech};
+use crate::model::formats;
 
 /// Metadata key holding the format name.
 pub const FORMAT_KEY: &str = "format";
@@ -104,9 +105,37 @@ pub fn write_file_atomic(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Reads a safetensors file by memory map; every tensor is converted to f32.
+/// Reads a model or checkpoint by memory map; every tensor is converted to f32. Besides our
+/// safetensors files, any model [`formats::import`] reads (DeepSpeech's and Coqui STT's `.pb`,
+/// `.pbmm`, `.tflite`) is accepted, the format sniffed from the bytes: its weights come back
+/// under our names with a config in the metadata, as if it had been exported here.
 pub fn read(path: &Path) -> Result<SafetensorsFile, CheckpointError> {
-    parse(&map_file(path)?, path)
+    if formats::is_tf_checkpoint(path) {
+        return Ok(imported_file(formats::import_checkpoint(path)?));
+    }
+    parse_any(&map_file(path)?, path)
+}
+
+/// An imported model as if read from one of our files: our tensors, our config in the metadata.
+fn imported_file(imported: formats::Imported) -> SafetensorsFile {
+    SafetensorsFile {
+        tensors: imported.weights,
+        metadata: HashMap::from([
+            (FORMAT_KEY.to_owned(), MODEL_FORMAT.to_owned()),
+            (
+                CONFIG_KEY.to_owned(),
+                serde_json::to_string(&imported.config).expect("a config serialises"),
+            ),
+        ]),
+    }
+}
+
+/// [`parse`] for safetensors bytes, [`formats::import`] for anything else.
+fn parse_any(bytes: &[u8], path: &Path) -> Result<SafetensorsFile, CheckpointError> {
+    if formats::sniff(bytes) == Some(formats::ModelFormat::Safetensors) {
+        return parse(bytes, path);
+    }
+    Ok(imported_file(formats::import(bytes, path)?))
 }
 
 /// Maps the file at `path` read-only.
@@ -121,10 +150,20 @@ fn map_file(path: &Path) -> Result<memmap2::Mmap, CheckpointError> {
     unsafe { memmap2::Mmap::map(&file) }.map_err(io)
 }
 
-/// The shape of tensor `name` in the safetensors file at `path`, read from its header alone
-/// (`None` when the file has no such tensor).
+/// The shape of tensor `name` in the model at `path`, read from a safetensors header alone
+/// (`None` when the file has no such tensor); another program's model is read whole.
 pub fn read_shape(path: &Path, name: &str) -> Result<Option<Vec<usize>>, CheckpointError> {
+    if formats::is_tf_checkpoint(path) {
+        return Ok(read(path)?.tensors.get(name).map(|t| t.dims().to_vec()));
+    }
     let map = map_file(path)?;
+    if formats::sniff(&map) != Some(formats::ModelFormat::Safetensors) {
+        // Another program's model: its shapes are known once it is read.
+        return Ok(parse_any(&map, path)?
+            .tensors
+            .get(name)
+            .map(|t| t.dims().to_vec()));
+    }
     let (_, header) =
         safetensors::SafeTensors::read_metadata(&map).map_err(|e| CheckpointError::Corrupt {
             path: path.to_owned(),
@@ -242,7 +281,8 @@ pub fn export(
     write_atomic(path, &tensors, metadata)
 }
 
-/// Loads an exported model, validating its format, config and every tensor's shape.
+/// Loads an exported model (ours, or any format [`read`] accepts), validating its config and
+/// every tensor's shape.
 pub fn load_model(path: &Path, device: &Device) -> Result<DeepSpeech, CheckpointError> {
     build_model(read(path)?, path, device)
 }
@@ -254,7 +294,7 @@ pub fn load_model_from_bytes(
     name: &Path,
     device: &Device,
 ) -> Result<DeepSpeech, CheckpointError> {
-    build_model(parse(bytes, name)?, name, device)
+    build_model(parse_any(bytes, name)?, name, device)
 }
 
 fn build_model(

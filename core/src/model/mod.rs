@@ -1,6 +1,7 @@
 //! The acoustic model: the DeepSpeech network, its fused LSTM, and its file format.
 
 pub mod deepspeech;
+pub mod formats;
 pub mod io;
 pub mod lstm;
 

@@ -420,6 +420,15 @@ pub(crate) fn model_file(path: &Path) -> Result<PathBuf, CheckpointError> {
     if !path.is_dir() {
         return Ok(path.to_owned());
     }
+    let ours = [
+        path.join("model.safetensors"),
+        checkpoint::best_path(path),
+        checkpoint::last_path(path),
+    ];
+    // A DeepSpeech / Coqui STT training checkpoint folder is read as a whole (model::io::read).
+    if !ours.iter().any(|p| p.is_file()) && model::formats::is_tf_checkpoint(path) {
+        return Ok(path.to_owned());
+    }
     [
         path.join("model.safetensors"),
         checkpoint::best_path(path),
@@ -429,7 +438,9 @@ pub(crate) fn model_file(path: &Path) -> Result<PathBuf, CheckpointError> {
     .find(|p| p.is_file())
     .ok_or_else(|| CheckpointError::Corrupt {
         path: path.to_owned(),
-        reason: "no model.safetensors, best.safetensors or last.safetensors in it".into(),
+        reason: "no model.safetensors, best.safetensors or last.safetensors in it, and no \
+                 TensorFlow checkpoint (a `checkpoint` or `best_dev_checkpoint` file)"
+            .into(),
     })
 }
 

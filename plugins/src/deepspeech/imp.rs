@@ -56,9 +56,13 @@ const DEFAULT_SILENCE_THRESHOLD: f64 = -50.0;
 const DEFAULT_SILENCE_LENGTH: u32 = 800;
 const DEFAULT_MAX_UTTERANCE: u32 = 10_000;
 const DEFAULT_PARTIAL_INTERVAL: u32 = 1000;
-/// Beam width for final results: narrower than DeepSpeech's 1024 so that a 10 s utterance
-/// decodes in well under the processing margin on one core.
-const DEFAULT_BEAM_WIDTH: u32 = 256;
+/// `beam-width` 0: the model's own default (a DeepSpeech export's `metadata_beam_width`), else
+/// [`FALLBACK_BEAM_WIDTH`].
+const DEFAULT_BEAM_WIDTH: u32 = 0;
+/// Beam width for final results when neither the property nor the model gives one: narrower
+/// than DeepSpeech's 1024 so that a 10 s utterance decodes in well under the processing margin
+/// on one core.
+const FALLBACK_BEAM_WIDTH: usize = 256;
 /// Processing time allowed on top of the segmentation delay.
 const PROCESSING_MARGIN_MS: u32 = 300;
 /// Timestamps this far from where the previous buffer ended are jitter, not a jump (GStreamer's
@@ -281,7 +285,11 @@ impl DeepSpeech {
                 ("deepspeech: cannot load model: {e}")
             )
         })?;
-        model.set_beam_width(settings.beam_width as usize);
+        match settings.beam_width {
+            0 if model.config().beam_width.is_some() => {}
+            0 => model.set_beam_width(FALLBACK_BEAM_WIDTH),
+            width => model.set_beam_width(width as usize),
+        }
         // Unset: the embedded scorer goes with the embedded model; a model of one's own gets
         // no scorer unless one is named. "none" always disables it.
         let scorer = match settings.scorer.as_deref() {
@@ -977,8 +985,8 @@ impl ObjectImpl for DeepSpeech {
                     .build(),
                 glib::ParamSpecUInt::builder("beam-width")
                     .nick("Beam width")
-                    .blurb("Beam width of the CTC prefix beam search for final results (1 = greedy when no hot-words)")
-                    .minimum(1)
+                    .blurb("Beam width of the CTC prefix beam search for final results (1 = greedy when no hot-words; 0 = the model's own default, else 256)")
+                    .minimum(0)
                     .maximum(65_536)
                     .default_value(DEFAULT_BEAM_WIDTH)
                     .mutable_ready()
