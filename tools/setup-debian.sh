@@ -25,6 +25,8 @@ PACKAGES=(
     # ds-import's tests: speech from espeak-ng, encoded by lamemp3enc/flacenc (plugins-good) and
     # vorbisenc (plugins-base)
     espeak-ng
+    # DeepSpeech-model tests: 16 kHz conversion exactly as DeepSpeech's client does it
+    sox
     # the Python client example (Debian's /usr/bin/python3 with PyGObject)
     python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0
 )

@@ -212,12 +212,12 @@ fn corrupt_models_and_bad_audio_fail_with_a_reason() {
         (
             "empty.safetensors",
             Vec::new(),
-            "not a valid deepspeech-rs model",
+            "not a model format this program reads",
         ),
         (
             "text.safetensors",
             b"hello".to_vec(),
-            "not a valid deepspeech-rs model",
+            "it is only 5 bytes long",
         ),
     ];
     for (name, content, reason) in cases {

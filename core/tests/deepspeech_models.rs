@@ -96,7 +96,7 @@ fn assert_same_transcripts(model: &str, reference: &str) {
     let differ = differing_transcripts(model, reference);
     assert!(
         differ.is_empty(),
-        "{} of 53 transcripts differ from libdeepspeech's:\n{}",
+        "{} of the reference transcripts differ from libdeepspeech's:\n{}",
         differ.len(),
         differ.join("\n")
     );
@@ -104,7 +104,7 @@ fn assert_same_transcripts(model: &str, reference: &str) {
 
 /// How many of the reference utterances we transcribe as the reference run did.
 fn same_transcripts(model: &str, reference: &str) -> usize {
-    53 - differing_transcripts(model, reference).len()
+    references(reference).1.len() - differing_transcripts(model, reference).len()
 }
 
 /// The utterances we transcribe differently from the reference run, with both transcripts.
@@ -215,7 +215,8 @@ fn load_error(bytes: &[u8], name: &str) -> String {
 fn foreign_old_and_damaged_graphs_are_refused_with_what_was_found() {
     let e = load_error(&std::fs::read(fixture("foreign.pb")).unwrap(), "foreign.pb");
     assert!(
-        e.contains("found the layers [dense, dense]") && e.contains("DeepSpeech's network is"),
+        e.contains("found 2 matrix products by constant weights and 0 LSTM")
+            && e.contains("DeepSpeech's network is"),
         "{e}"
     );
     // DeepSpeech 0.6's graphs: metadata_version 5 (int_val is field 7, packed: 0x3a 0x01 0x06).
@@ -300,6 +301,8 @@ fn tflite_probabilities_equal_tensorflows_within_its_quantisation() {
         );
         let (p_q, _) = compare_probs("ldc93s1-64.pb", wav, &format!("{stem}.probs-tflite.npy"));
         eprintln!("  (the float graph vs TFLite's interpreter: max |Δp| {p_q:.2e})");
+        // Measured 0.10 and 0.18 (the float graph itself is 0.08 and 0.19 from TFLite's int8).
+        assert!(p <= 0.25, "int8 {wav}: {p}");
     }
 }
 

@@ -62,6 +62,7 @@ fn main() {
 fn run(args: Args) -> Result<()> {
     let file = io::read(&args.model).context("cannot read the model")?;
     let config = config_from_metadata(&args.model, &file.metadata, io::MODEL_FORMAT)?;
+    io::check_shapes(&args.model, &config, &file.tensors, "")?;
     let target = args.to.unwrap_or(if args.output.extension().is_some() {
         Target::Safetensors
     } else {
@@ -111,6 +112,19 @@ fn run(args: Args) -> Result<()> {
             let alphabet = args.output.join("alphabet.txt");
             io::write_file_atomic(&alphabet, &[config.alphabet().to_file_text().as_bytes()])
                 .with_context(|| format!("cannot write {}", alphabet.display()))?;
+            // As DeepSpeech's training writes it, so that the folder says what it was made with.
+            let flags = format!(
+                "--alphabet_config_path=alphabet.txt\n--n_hidden={}\n--relu_clip={}\n\
+                 --audio_sample_rate={}\n--feature_win_len={}\n--feature_win_step={}\n",
+                config.n_hidden,
+                config.relu_clip,
+                f.sample_rate,
+                ms(f.window),
+                ms(f.step)
+            );
+            let flags_file = args.output.join("flags.txt");
+            io::write_file_atomic(&flags_file, &[flags.as_bytes()])
+                .with_context(|| format!("cannot write {}", flags_file.display()))?;
             println!(
                 "wrote the TensorFlow checkpoint {} and {}; export it with DeepSpeech 0.9:\n  \
                  python DeepSpeech.py --checkpoint_dir {} --alphabet_config_path {} --n_hidden {} \

@@ -67,7 +67,11 @@ impl Model {
         let beam = BeamConfig {
             frame_secs: net.config().features.frame_secs(),
             // An imported model's author may have chosen a width (`metadata_beam_width`).
-            beam_width: net.config().beam_width.unwrap_or(defaults.beam_width),
+            beam_width: net
+                .config()
+                .beam_width
+                .filter(|&w| w > 0)
+                .unwrap_or(defaults.beam_width),
             ..defaults
         };
         Self {

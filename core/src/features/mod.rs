@@ -62,6 +62,47 @@ impl FeatureConfig {
         window_width(self.coefficients, self.n_context)
     }
 
+    /// Checks that a model's feature geometry is one this engine can compute: 16 kHz (audio is
+    /// always resampled to it), a window of 2 to 65,536 samples, a hop of at least one sample
+    /// and at most the window, no more coefficients than mel channels, a band inside Nyquist and
+    /// at most 1,000 frames of context. Says what was found otherwise.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.sample_rate != crate::audio::MODEL_SAMPLE_RATE {
+            return Err(format!(
+                "the model's features are at {} Hz; this engine runs models at {} Hz only",
+                self.sample_rate,
+                crate::audio::MODEL_SAMPLE_RATE
+            ));
+        }
+        if !(2..=65_536).contains(&self.window) || self.step == 0 || self.step > self.window {
+            return Err(format!(
+                "a window of {} samples with a hop of {}: expected 2 to 65536 samples and a hop \
+                 from 1 to the window",
+                self.window, self.step
+            ));
+        }
+        if self.coefficients == 0 || self.coefficients > self.mel_channels {
+            return Err(format!(
+                "{} MFCC coefficients from {} mel channels",
+                self.coefficients, self.mel_channels
+            ));
+        }
+        let nyquist = f64::from(self.sample_rate) / 2.0;
+        if !(self.lower_hz >= 0.0 && self.lower_hz < self.upper_hz && self.upper_hz <= nyquist) {
+            return Err(format!(
+                "a mel band of {} to {} Hz at {} Hz",
+                self.lower_hz, self.upper_hz, self.sample_rate
+            ));
+        }
+        if self.n_context > 1000 {
+            return Err(format!(
+                "{} frames of context (at most 1000)",
+                self.n_context
+            ));
+        }
+        Ok(())
+    }
+
     /// Seconds between two feature frames.
     pub fn frame_secs(&self) -> f64 {
         self.step as f64 / f64::from(self.sample_rate)

@@ -225,7 +225,13 @@ pub fn config_from_metadata(
     let json = metadata
         .get(CONFIG_KEY)
         .ok_or_else(|| corrupt("no model config in the header metadata".into()))?;
-    serde_json::from_str(json).map_err(|e| corrupt(format!("bad model config: {e}")))
+    let config: Config =
+        serde_json::from_str(json).map_err(|e| corrupt(format!("bad model config: {e}")))?;
+    config
+        .features
+        .validate()
+        .map_err(|e| corrupt(format!("bad model config: {e}")))?;
+    Ok(config)
 }
 
 /// Checks that `tensors` holds exactly the model's weights with the right shapes.

@@ -522,11 +522,20 @@ impl Checkpoint {
 /// `layer_1/weights/Adam`, `learning_rate`, …); other dtypes (`global_step`) are left out.
 /// [`resolve_prefix`] finds the prefix of a folder.
 pub fn read_variables(prefix: &Path) -> Result<HashMap<String, TfTensor>> {
+    read_variables_where(prefix, |_| true)
+}
+
+/// The float32 variables of the checkpoint `prefix` whose names `wanted` accepts (so that a
+/// model's weights are read without its optimiser slots, which are twice their size).
+pub fn read_variables_where(
+    prefix: &Path,
+    wanted: impl Fn(&str) -> bool,
+) -> Result<HashMap<String, TfTensor>> {
     let checkpoint = Checkpoint::open(prefix)?;
     checkpoint
         .entries()
         .into_iter()
-        .filter(|e| e.dtype == DataType::FLOAT)
+        .filter(|e| e.dtype == DataType::FLOAT && wanted(&e.name))
         .map(|e| Ok((e.name.clone(), checkpoint.read_f32(&e.name)?)))
         .collect()
 }

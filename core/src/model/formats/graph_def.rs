@@ -289,10 +289,16 @@ pub fn parse_tensor(bytes: &[u8]) -> Result<Constant, String> {
         return Err(format!("constant with unknown dimensions {dims:?}"));
     }
     let shape: Vec<usize> = dims.iter().map(|&d| d as usize).collect();
-    let count = shape
-        .iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .ok_or("constant too large")?;
+    let count = element_count(&shape)
+        .ok_or_else(|| format!("constant of shape {shape:?} has too many elements"))?;
+    // Values given once may fill a shape (TensorFlow's zeros and fills), but a file may not make
+    // us allocate far more than it holds.
+    let stored = content.len() + 4 * (floats.len() + ints.len() + halves.len()) + strings.len();
+    if count > MAX_BROADCAST && count > stored {
+        return Err(format!(
+            "constant of shape {shape:?} ({count} elements) from {stored} bytes of values"
+        ));
+    }
     let value = match dt {
         dtype::FLOAT if !content.is_empty() => TensorValue::Float(le_words(content, count, |b| {
             f32::from_le_bytes([b[0], b[1], b[2], b[3]])
@@ -317,10 +323,19 @@ pub fn parse_tensor(bytes: &[u8]) -> Result<Constant, String> {
     Ok(Constant { shape, value })
 }
 
+/// The most elements a constant may fill from fewer stored values (DeepSpeech's largest fill is
+/// one LSTM-width vector).
+const MAX_BROADCAST: usize = 1 << 24;
+
+/// The number of elements of `shape`, `None` on overflow.
+pub fn element_count(shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
+}
+
 /// Reads `count` little-endian words of `size_of::<T>()` bytes.
 fn le_words<T>(bytes: &[u8], count: usize, f: impl Fn(&[u8]) -> T) -> Result<Vec<T>, String> {
     let size = std::mem::size_of::<T>();
-    if bytes.len() != count * size {
+    if count.checked_mul(size) != Some(bytes.len()) {
         return Err(format!(
             "{} bytes of data for {count} values of {size} bytes",
             bytes.len()

@@ -106,7 +106,7 @@ pub fn serialize_alphabet(symbols: &[String]) -> Vec<u8> {
 fn positive(value: Option<i32>, what: &str) -> Result<u32, MetadataError> {
     match value {
         Some(v) if v > 0 => Ok(v as u32),
-        Some(v) => Err(MetadataError::Bad(format!("{what} is {v}"))),
+        Some(v) => Err(MetadataError::Bad(format!("{what} is {v}, expected > 0"))),
         None => Err(MetadataError::Bad(format!("the graph has no {what}"))),
     }
 }
@@ -125,9 +125,12 @@ impl GraphMetadata {
         let win_step = positive(self.win_step_ms, "metadata_feature_win_step")?;
         // DeepSpeech: audio_win_len = sample_rate · (win_len_ms / 1000.0), truncated.
         let samples = |ms: u32| (f64::from(sample_rate) * (f64::from(ms) / 1000.0)) as usize;
-        let n_context = self
-            .n_context
-            .ok_or_else(|| MetadataError::Bad("the graph has no input_node shape".into()))?;
+        let n_context = self.n_context.filter(|&c| c <= 1000).ok_or_else(|| {
+            MetadataError::Bad(format!(
+                "input_node gives {:?} frames of context, expected 0 to 1000 each side",
+                self.n_context
+            ))
+        })?;
         let coefficients = self.n_coefficients.unwrap_or(26);
         let features = FeatureConfig {
             sample_rate,
@@ -139,6 +142,12 @@ impl GraphMetadata {
             n_context,
             ..FeatureConfig::default()
         };
+        features.validate().map_err(MetadataError::Bad)?;
+        if !(relu_clip.is_finite() && relu_clip > 0.0) {
+            return Err(MetadataError::Bad(format!(
+                "the ReLU clip is {relu_clip}, expected a positive number"
+            )));
+        }
         if features.input_width() != geometry.n_input {
             return Err(MetadataError::Bad(format!(
                 "input_node gives {} inputs per step ({} frames of {coefficients}), but layer_1 takes {}",
@@ -236,14 +245,26 @@ mod tests {
             sample_rate: Some(8000),
             win_len_ms: Some(32),
             win_step_ms: Some(20),
+            n_context: Some(9),
+            n_coefficients: Some(26),
+            ..GraphMetadata::default()
+        };
+        let e = m.config(g, 20.0).unwrap_err().to_string();
+        assert!(e.contains("8000 Hz") && e.contains("16000 Hz only"), "{e}");
+        assert!(m.config(g, f32::NAN).is_err());
+        m = GraphMetadata {
+            version: Some(6),
+            sample_rate: Some(16000),
+            win_len_ms: Some(32),
+            win_step_ms: Some(20),
             beam_width: Some(500),
             n_context: Some(9),
             n_coefficients: Some(26),
             ..GraphMetadata::default()
         };
         let c = m.config(g, 20.0).unwrap();
-        assert_eq!((c.features.window, c.features.step), (256, 160));
-        assert_eq!(c.features.upper_hz, 4000.0);
+        assert_eq!((c.features.window, c.features.step), (512, 320));
+        assert_eq!(c.features.upper_hz, 8000.0);
         assert_eq!(c.beam_width, Some(500));
     }
 }

@@ -164,7 +164,8 @@ pub fn import_checkpoint(path: &Path) -> Result<Imported, CheckpointError> {
         reason,
     };
     let prefix = checkpoint::resolve_prefix(path).map_err(|e| fail(e.to_string()))?;
-    let variables = checkpoint::read_variables(&prefix).map_err(|e| fail(e.to_string()))?;
+    let variables = checkpoint::read_variables_where(&prefix, tf_layout::is_network_variable)
+        .map_err(|e| fail(e.to_string()))?;
     // Training uses LSTMBlockFusedCell with forget_bias 0, as the export does.
     let (geometry, weights) =
         tf_layout::to_ours(&variables, 0.0).map_err(|e| fail(e.to_string()))?;

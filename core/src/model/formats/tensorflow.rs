@@ -111,18 +111,23 @@ fn immutable_constant(node: &Node, package: Option<&Package>) -> Result<Constant
         .iter()
         .map(|&d| usize::try_from(d).map_err(|_| bad(format!("unknown dimension in {dims:?}"))))
         .collect::<Result<Vec<_>, _>>()?;
-    let count: usize = shape.iter().product();
+    let count = super::graph_def::element_count(&shape)
+        .ok_or_else(|| bad(format!("shape {shape:?} has too many elements")))?;
     let value = match node.attr("dtype")? {
-        Some(Attr::Type(dtype::FLOAT)) if data.len() == count * 4 => TensorValue::Float(
-            data.chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect(),
-        ),
-        Some(Attr::Type(dtype::HALF)) if data.len() == count * 2 => TensorValue::Float(
-            data.chunks_exact(2)
-                .map(|b| super::graph_def::half_to_f32(u16::from_le_bytes([b[0], b[1]])))
-                .collect(),
-        ),
+        Some(Attr::Type(dtype::FLOAT)) if count.checked_mul(4) == Some(data.len()) => {
+            TensorValue::Float(
+                data.chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect(),
+            )
+        }
+        Some(Attr::Type(dtype::HALF)) if count.checked_mul(2) == Some(data.len()) => {
+            TensorValue::Float(
+                data.chunks_exact(2)
+                    .map(|b| super::graph_def::half_to_f32(u16::from_le_bytes([b[0], b[1]])))
+                    .collect(),
+            )
+        }
         other => {
             return Err(bad(format!(
                 "type {other:?} with {} bytes for shape {shape:?}",
@@ -136,7 +141,10 @@ fn immutable_constant(node: &Node, package: Option<&Package>) -> Result<Constant
 fn float_tensor(name: &str, c: Constant) -> Result<TfTensor, TensorflowError> {
     match c.value {
         TensorValue::Float(data) => {
-            TfTensor::new(c.shape, data).ok_or_else(|| not_ds(format!("`{name}` has a bad size")))
+            let shape = c.shape.clone();
+            let values = data.len();
+            TfTensor::new(c.shape, data)
+                .ok_or_else(|| not_ds(format!("`{name}` has shape {shape:?} but {values} values")))
         }
         _ => Err(not_ds(format!("`{name}` is not a float tensor"))),
     }
@@ -159,7 +167,7 @@ impl Layer<'_, '_> {
 }
 
 fn is_lstm_op(op: &str) -> bool {
-    matches!(op, "BlockLSTM" | "BlockLSTMV2")
+    op == "BlockLSTM"
 }
 
 fn read_graph(
@@ -170,7 +178,12 @@ fn read_graph(
     let other_rnn = graph.nodes.iter().find(|n| {
         matches!(
             n.op,
-            "CudnnRNN" | "CudnnRNNV2" | "CudnnRNNV3" | "LSTMBlockCell" | "GRUBlockCell"
+            "CudnnRNN"
+                | "CudnnRNNV2"
+                | "CudnnRNNV3"
+                | "LSTMBlockCell"
+                | "GRUBlockCell"
+                | "BlockLSTMV2"
         )
     });
     if let Some(n) = other_rnn {
@@ -189,6 +202,17 @@ fn read_graph(
                 layers.push(Layer::Dense(node));
             }
         }
+    }
+    if layers.len() != 6 {
+        let lstms = layers
+            .iter()
+            .filter(|l| matches!(l, Layer::Lstm(_)))
+            .count();
+        return Err(not_ds(format!(
+            "found {} matrix products by constant weights and {lstms} LSTM op(s); DeepSpeech's \
+             network is [dense, dense, dense, LSTM, dense, dense]",
+            layers.len() - lstms
+        )));
     }
     // Order by depth: how many other layers each one (transitively) reads from.
     let names: Vec<&str> = layers.iter().map(|l| l.node().name).collect();
@@ -248,16 +272,19 @@ fn read_graph(
                 if matches!(lstm.attr("use_peephole")?, Some(Attr::Bool(true))) {
                     return Err(not_ds("the LSTM uses peepholes; DeepSpeech's does not"));
                 }
-                if let Some(Attr::Float(clip)) = lstm.attr("cell_clip")?
-                    && clip > 0.0
-                {
+                // Attributes left out take the op's defaults (forget_bias 1, cell_clip 3).
+                let float_attr = |name: &str, default: f32| match lstm.attr(name) {
+                    Ok(Some(Attr::Float(v))) => Ok(v),
+                    Ok(_) => Ok(default),
+                    Err(e) => Err(e),
+                };
+                let clip = float_attr("cell_clip", 3.0)?;
+                if clip > 0.0 {
                     return Err(not_ds(format!(
                         "the LSTM clips its cell at {clip}; DeepSpeech's does not"
                     )));
                 }
-                if let Some(Attr::Float(f)) = lstm.attr("forget_bias")? {
-                    forget_bias = f;
-                }
+                forget_bias = float_attr("forget_bias", 1.0)?;
                 // BlockLSTM inputs: seq_len_max, x, cs_prev, h_prev, w, wci, wcf, wco, b.
                 let (w_name, b_name) = match (lstm.inputs.get(4), lstm.inputs.get(8)) {
                     (Some(w), Some(b)) => (*w, *b),

@@ -22,6 +22,19 @@ pub const DENSE_LAYERS: [&str; 5] = ["layer_1", "layer_2", "layer_3", "layer_5",
 /// frozen graphs name it.
 pub const LSTM_SCOPE: &str = "cudnn_lstm/rnn/multi_rnn_cell/cell_0/cudnn_compatible_lstm_cell";
 
+/// Whether `name` is one of the network's variables (not an optimiser slot or a counter).
+pub fn is_network_variable(name: &str) -> bool {
+    let Some((scope, leaf)) = name.rsplit_once('/') else {
+        return false;
+    };
+    match leaf {
+        "weights" => DENSE_LAYERS.contains(&scope),
+        "bias" => DENSE_LAYERS.contains(&scope) || scope == LSTM_SCOPE,
+        "kernel" => scope == LSTM_SCOPE,
+        _ => false,
+    }
+}
+
 /// Our gate `k` (input, forget, candidate, output) is TensorFlow's gate block `TF_GATE[k]`
 /// (TensorFlow orders them input, candidate, forget, output).
 const TF_GATE: [usize; 4] = [0, 2, 1, 3];
@@ -40,7 +53,8 @@ pub struct TfTensor {
 impl TfTensor {
     /// A tensor of `shape` holding `data`; `None` when the sizes disagree.
     pub fn new(shape: Vec<usize>, data: Vec<f32>) -> Option<Self> {
-        (shape.iter().product::<usize>() == data.len()).then_some(Self { shape, data })
+        let count = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+        (count == Some(data.len())).then_some(Self { shape, data })
     }
 }
 

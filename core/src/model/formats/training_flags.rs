@@ -26,12 +26,11 @@ impl TrainingFlags {
             let Some(flag) = line.trim().strip_prefix("--") else {
                 continue;
             };
+            // absl writes `--name=value`, `--name` for a true boolean, `--noname` for a false
+            // one; a flag that merely starts with "no" (`--normalize_sample_rate`) is kept whole.
             match flag.split_once('=') {
                 Some((name, value)) => values.insert(name.to_owned(), value.to_owned()),
-                None => match flag.strip_prefix("no") {
-                    Some(name) => values.insert(name.to_owned(), "false".to_owned()),
-                    None => values.insert(flag.to_owned(), "true".to_owned()),
-                },
+                None => values.insert(flag.to_owned(), "true".to_owned()),
             };
         }
         Self {
@@ -50,9 +49,9 @@ impl TrainingFlags {
         self.get(name)?.trim().parse().ok()
     }
 
-    /// Whether a boolean flag is set.
+    /// Whether a boolean flag is set (`--name` or `--name=true`, not `--noname`).
     pub fn is_set(&self, name: &str) -> bool {
-        self.get(name) == Some("true")
+        matches!(self.get(name), Some("true" | "True" | "1"))
     }
 
     /// The alphabet file the run was trained with, where it can still be found: as given (it
@@ -71,13 +70,14 @@ mod tests {
     #[test]
     fn flags_parse_as_absl_writes_them() {
         let f = TrainingFlags::parse(
-            "--alphabet_config_path=data/alphabet.txt\n--n_hidden=2048\n--nobytes_output_mode\n--use_allow_growth\n--relu_clip=20.0\n",
+            "--alphabet_config_path=data/alphabet.txt\n--n_hidden=2048\n--nobytes_output_mode\n--use_allow_growth\n--relu_clip=20.0\n--normalize_sample_rate\n",
             Path::new("/ckpt"),
         );
         assert_eq!(f.parse_value::<usize>("n_hidden"), Some(2048));
         assert_eq!(f.parse_value::<f32>("relu_clip"), Some(20.0));
         assert!(!f.is_set("bytes_output_mode"));
         assert!(f.is_set("use_allow_growth"));
+        assert!(f.is_set("normalize_sample_rate"));
         assert_eq!(f.get("alphabet_config_path"), Some("data/alphabet.txt"));
     }
 }

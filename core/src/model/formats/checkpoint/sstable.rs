@@ -233,6 +233,8 @@ fn parse_block(block: &[u8], offset: u64) -> Result<Vec<Entry>, TableError> {
         .checked_mul(4)
         .and_then(|r| (block.len() - 4).checked_sub(r))
         .ok_or_else(|| bad("more restart points than the block has room for"))?;
+    /// Longer than any TensorFlow variable name.
+    const MAX_KEY_LEN: usize = 64 * 1024;
     let region = &block[..entries_end];
     let mut pos = 0;
     let mut key: Vec<u8> = Vec::new();
@@ -257,6 +259,10 @@ fn parse_block(block: &[u8], offset: u64) -> Result<Vec<Entry>, TableError> {
             .ok_or_else(|| bad("a value runs past the entries"))?;
         key.truncate(shared);
         key.extend_from_slice(&region[pos..key_end]);
+        // Keys share prefixes, so a small block could otherwise spell out gigabytes of keys.
+        if key.len() > MAX_KEY_LEN {
+            return Err(bad("a key is longer than 64 KiB"));
+        }
         out.push((key.clone(), region[key_end..value_end].to_vec()));
         pos = value_end;
     }
