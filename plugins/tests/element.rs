@@ -432,18 +432,25 @@ fn deepspeech_exported_models_run_in_a_pipeline() {
         let pipeline = gst::parse::launch(&launch).unwrap();
         let bus = pipeline.bus().unwrap();
         pipeline.set_state(gst::State::Playing).unwrap();
-        let msg = bus
-            .timed_pop_filtered(
-                gst::ClockTime::from_seconds(60),
-                &[gst::MessageType::Eos, gst::MessageType::Error],
-            )
-            .expect("EOS");
-        assert_eq!(msg.type_(), gst::MessageType::Eos, "{name}: {msg:?}");
-        let finals: Vec<String> = messages(&bus)
-            .into_iter()
-            .filter(|s| s.get::<bool>("final").unwrap_or(false))
-            .filter_map(|s| s.get::<String>("text").ok())
-            .collect();
+        // Keep the element's messages while waiting for the end (a filtered pop drops them).
+        let mut finals = Vec::new();
+        loop {
+            let msg = bus
+                .timed_pop(gst::ClockTime::from_seconds(60))
+                .expect("EOS within a minute");
+            match msg.view() {
+                gst::MessageView::Eos(_) => break,
+                gst::MessageView::Error(e) => panic!("{name}: {}", e.error()),
+                gst::MessageView::Element(_) => {
+                    if let Some(s) = msg.structure().filter(|s| s.name() == "deepspeech")
+                        && s.get::<bool>("final").unwrap_or(false)
+                    {
+                        finals.push(s.get::<String>("text").unwrap());
+                    }
+                }
+                _ => {}
+            }
+        }
         pipeline.set_state(gst::State::Null).unwrap();
         assert_eq!(
             finals,

@@ -355,23 +355,7 @@ fn broadcast<T: Clone + Default>(mut values: Vec<T>, count: usize) -> Result<Vec
     Ok(values)
 }
 
-/// An IEEE half-precision value as `f32`.
-pub fn half_to_f32(h: u16) -> f32 {
-    let sign = u32::from(h >> 15) << 31;
-    let exp = u32::from((h >> 10) & 0x1f);
-    let mant = u32::from(h & 0x3ff);
-    let bits = match (exp, mant) {
-        (0, 0) => sign,
-        (0, m) => {
-            // Subnormal: value = m · 2^−24.
-            let v = m as f32 * f32::from_bits(0x3380_0000);
-            return if sign != 0 { -v } else { v };
-        }
-        (0x1f, m) => sign | 0x7f80_0000 | (m << 13),
-        (e, m) => sign | ((e + 127 - 15) << 23) | (m << 13),
-    };
-    f32::from_bits(bits)
-}
+pub use super::numeric::f16_to_f32 as half_to_f32;
 
 #[cfg(test)]
 mod tests {
@@ -421,14 +405,5 @@ mod tests {
             }))
             .is_err()
         );
-    }
-
-    #[test]
-    fn halves_convert_exactly() {
-        assert_eq!(half_to_f32(0x3c00), 1.0);
-        assert_eq!(half_to_f32(0xc000), -2.0);
-        assert_eq!(half_to_f32(0x0001), 5.960_464_5e-8);
-        assert_eq!(half_to_f32(0x7bff), 65504.0);
-        assert!(half_to_f32(0x7e00).is_nan());
     }
 }

@@ -16,6 +16,7 @@ pub mod checkpoint;
 pub mod graph_def;
 pub mod memmapped;
 pub mod metadata;
+pub mod numeric;
 pub mod protobuf;
 pub mod tensorflow;
 pub mod tf_layout;

@@ -105,7 +105,7 @@ fn expect_shape(name: &str, t: &TfTensor, expected: &[usize]) -> Result<(), Layo
 }
 
 /// Transposes a row-major `[rows, cols]` matrix.
-fn transpose(data: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+pub fn transpose(data: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     let mut out = vec![0f32; data.len()];
     for r in 0..rows {
         for c in 0..cols {

@@ -22,7 +22,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::schema::{self, Model, Operator, Storage, op};
 use super::{Quantisation, TfliteError};
-use crate::model::formats::tf_layout::{LSTM_SCOPE, TfTensor};
+use crate::model::formats::tf_layout::{LSTM_SCOPE, TfTensor, transpose};
 
 mod lstm;
 
@@ -62,17 +62,6 @@ struct Found {
     storages: Vec<Storage>,
     clips: Vec<(String, f32)>,
     fully_connected: HashSet<usize>,
-}
-
-/// Transposes a row-major `[rows, cols]` matrix.
-fn transpose(data: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut out = vec![0f32; data.len()];
-    for r in 0..rows {
-        for c in 0..cols {
-            out[c * rows + r] = data[r * cols + c];
-        }
-    }
-    out
 }
 
 fn unexpected(
