@@ -415,7 +415,8 @@ fn load_source_weights(
 }
 
 /// The weights file behind `path`: the path itself when it is a file, else the folder's
-/// `model.safetensors`, `best.safetensors` or `last.safetensors`, the first that exists.
+/// `model.safetensors`, `best.safetensors` or `last.safetensors`, the first that exists, else the
+/// folder itself when it is a DeepSpeech / Coqui STT (TensorFlow) checkpoint folder.
 pub(crate) fn model_file(path: &Path) -> Result<PathBuf, CheckpointError> {
     if !path.is_dir() {
         return Ok(path.to_owned());
