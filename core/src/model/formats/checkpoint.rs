@@ -381,10 +381,7 @@ impl Checkpoint {
     /// A float32 variable.
     pub fn read_f32(&self, name: &str) -> Result<TfTensor> {
         let (entry, bytes) = self.read_typed(name, DataType::FLOAT)?;
-        let data = bytes
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
+        let data = super::numeric::le_f32s(&bytes);
         Ok(TfTensor {
             shape: entry.shape.clone(),
             data,

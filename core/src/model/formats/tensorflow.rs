@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use super::graph_def::{Attr, Constant, GraphDef, GraphDefError, Node, TensorValue, dtype};
 use super::memmapped::{MemmappedError, Package};
 use super::metadata::GraphMetadata;
+use super::numeric::{le_f16s, le_f32s};
 use super::tf_layout::{LSTM_SCOPE, TfTensor};
 
 /// Why a TensorFlow graph is not a DeepSpeech model we can run.
@@ -115,18 +116,10 @@ fn immutable_constant(node: &Node, package: Option<&Package>) -> Result<Constant
         .ok_or_else(|| bad(format!("shape {shape:?} has too many elements")))?;
     let value = match node.attr("dtype")? {
         Some(Attr::Type(dtype::FLOAT)) if count.checked_mul(4) == Some(data.len()) => {
-            TensorValue::Float(
-                data.chunks_exact(4)
-                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                    .collect(),
-            )
+            TensorValue::Float(le_f32s(data))
         }
         Some(Attr::Type(dtype::HALF)) if count.checked_mul(2) == Some(data.len()) => {
-            TensorValue::Float(
-                data.chunks_exact(2)
-                    .map(|b| super::graph_def::half_to_f32(u16::from_le_bytes([b[0], b[1]])))
-                    .collect(),
-            )
+            TensorValue::Float(le_f16s(data))
         }
         other => {
             return Err(bad(format!(

@@ -416,6 +416,7 @@ pub fn parse(bytes: &[u8]) -> Result<Model<'_>, FlatbufferError> {
     })
 }
 
+use crate::model::formats::numeric;
 pub use crate::model::formats::numeric::f16_to_f32;
 
 /// How a constant was stored.
@@ -457,18 +458,8 @@ pub fn decode(tensor: &Tensor, data: &[u8]) -> Result<(Vec<f32>, Storage), Strin
         ));
     }
     match tensor.dtype {
-        dtype::FLOAT32 => Ok((
-            data.chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
-            Storage::Float32,
-        )),
-        dtype::FLOAT16 => Ok((
-            data.chunks_exact(2)
-                .map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]])))
-                .collect(),
-            Storage::Float16,
-        )),
+        dtype::FLOAT32 => Ok((numeric::le_f32s(data), Storage::Float32)),
+        dtype::FLOAT16 => Ok((numeric::le_f16s(data), Storage::Float16)),
         _ => dequantise(tensor, data),
     }
 }
