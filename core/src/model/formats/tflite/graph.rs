@@ -64,6 +64,35 @@ struct Found {
     fully_connected: HashSet<usize>,
 }
 
+impl Found {
+    /// Records a FULLY_CONNECTED layer's weights (TFLite's `[out, in]`, stored under
+    /// `weights_key` in TensorFlow's `[in, out]`) and bias, and how the weights were stored.
+    fn insert_fully_connected(
+        &mut self,
+        weights_key: String,
+        bias_key: String,
+        w: Constant,
+        b: Constant,
+    ) {
+        let (out, inputs) = (w.shape[0], w.shape[1]);
+        self.variables.insert(
+            weights_key,
+            TfTensor {
+                shape: vec![inputs, out],
+                data: transpose(&w.data, out, inputs),
+            },
+        );
+        self.variables.insert(
+            bias_key,
+            TfTensor {
+                shape: b.shape,
+                data: b.data,
+            },
+        );
+        self.storages.push(w.storage);
+    }
+}
+
 fn unexpected(
     at: impl Into<String>,
     found: impl Into<String>,
@@ -594,22 +623,7 @@ impl<'m, 'a> Graph<'m, 'a> {
                 "no activation before SOFTMAX",
             ));
         }
-        let (out, inputs) = (w.shape[0], w.shape[1]);
-        found.variables.insert(
-            format!("{layer}/weights"),
-            TfTensor {
-                shape: vec![inputs, out],
-                data: transpose(&w.data, out, inputs),
-            },
-        );
-        found.variables.insert(
-            format!("{layer}/bias"),
-            TfTensor {
-                shape: b.shape,
-                data: b.data,
-            },
-        );
-        found.storages.push(w.storage);
+        found.insert_fully_connected(format!("{layer}/weights"), format!("{layer}/bias"), w, b);
         found.fully_connected.insert(fc);
         Ok(y)
     }

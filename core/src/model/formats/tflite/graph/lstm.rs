@@ -1,7 +1,7 @@
 //! The unrolled LSTM: one CONCATENATION → FULLY_CONNECTED → SPLIT → gates per time step.
 
 use super::schema::op;
-use super::{ACT_NONE, Found, Graph, LSTM_SCOPE, TfTensor, TfliteError, transpose, unexpected};
+use super::{ACT_NONE, Found, Graph, LSTM_SCOPE, TfliteError, unexpected};
 
 impl Graph<'_, '_> {
     /// The time steps' input tensors, in time order.
@@ -114,22 +114,12 @@ impl Graph<'_, '_> {
                             "[4·hidden, inputs + hidden]",
                         ));
                     }
-                    let scope = LSTM_SCOPE;
-                    found.variables.insert(
-                        format!("{scope}/kernel"),
-                        TfTensor {
-                            shape: vec![cols, rows],
-                            data: transpose(&w.data, rows, cols),
-                        },
+                    found.insert_fully_connected(
+                        format!("{LSTM_SCOPE}/kernel"),
+                        format!("{LSTM_SCOPE}/bias"),
+                        w,
+                        b,
                     );
-                    found.variables.insert(
-                        format!("{scope}/bias"),
-                        TfTensor {
-                            shape: b.shape,
-                            data: b.data,
-                        },
-                    );
-                    found.storages.push(w.storage);
                     if let (Some(w), Some(b)) = weights {
                         shared = Some((w, b));
                     }
