@@ -29,6 +29,8 @@ PACKAGES=(
     sox
     # the Python client example (Debian's /usr/bin/python3 with PyGObject)
     python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0
+    # tools/cuda/setup.sh installs CUDA's compiler from PyPI wheels with pip
+    python3-pip
 )
 
 export DEBIAN_FRONTEND=noninteractive
@@ -52,4 +54,7 @@ for component in fmt clippy; do
             "rustup component add rustfmt clippy" >&2
     fi
 done
+# nvcc and the CUDA headers for `--features cuda` (PyPI wheels, into /opt/deepspeech-cuda): no GPU
+# is needed to build, and CI checks that the feature compiles.
+SUDO="$SUDO" "$(dirname "$0")/cuda/setup.sh"
 echo "setup-debian.sh: system packages installed; $(cargo --version)"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, clippy, the meson build and install of the
 # plugin (checked with gst-inspect-1.0), every cargo test in release mode, and the distributed-training
-# test (deepspeech-core rebuilt with the `distributed` feature, under mpirun).
+# test (deepspeech-core rebuilt with the `distributed` feature, under mpirun), and a compile check
+# of the `cuda` feature (no GPU here: tools/cuda/check.sh runs its tests on one).
 # One cargo target directory serves cargo and meson, so everything is compiled once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,3 +32,13 @@ cargo test --release --workspace
 step "cargo test: distributed training (mpirun -np 2)"
 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
     cargo test --release -p deepspeech-core --features distributed --test train_distributed
+
+step "cargo clippy --features cuda: the GPU build compiles (nvcc from tools/cuda/setup.sh)"
+# A compile check: candle's statically linked MoE/GGUF kernels (twenty minutes of nvcc here) are
+# skipped, since nothing is linked; tools/cuda/pack.sh builds and links everything.
+(
+    # shellcheck source=tools/cuda/env.sh
+    source tools/cuda/env.sh
+    CANDLE_KERNELS_CHECK_ONLY=1 cargo clippy --release -p deepspeech-core --features cuda \
+        --all-targets -- -D warnings
+)

@@ -46,8 +46,13 @@ pub fn scorer_bytes() -> Option<&'static [u8]> {
 /// Loads the embedded acoustic model (without scorer: see [`scorer`] and
 /// [`model_with_scorer`]).
 pub fn model() -> Result<Model> {
+    model_on(&candle::Device::Cpu)
+}
+
+/// Loads the embedded model onto `device`.
+pub fn model_on(device: &candle::Device) -> Result<Model> {
     let bytes = MODEL.ok_or(Error::NoEmbeddedModel)?;
-    Model::from_bytes(bytes, MODEL_NAME)
+    Model::from_bytes_on(bytes, MODEL_NAME, device)
 }
 
 /// Loads the embedded scorer (with the alpha and beta tuned for the embedded model).

@@ -66,7 +66,8 @@ struct Args {
     /// words; otherwise one line each). Default: 3 with --json, as DeepSpeech's client; else 1.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     candidate_transcripts: Option<u32>,
-    /// Compute device: cpu (CUDA inference is not implemented yet).
+    /// Compute device of the acoustic model: cpu, cuda or cuda:N (CUDA needs a build with
+    /// `--features cuda`). Decoding always runs on the CPU.
     #[arg(long, default_value = "cpu")]
     device: String,
 }
@@ -100,17 +101,12 @@ fn wav_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
 }
 
 fn run(args: Args) -> Result<()> {
-    if args.device != "cpu" {
-        bail!(
-            "device {:?}: inference runs on the CPU only for now",
-            args.device
-        );
-    }
+    let device = deepspeech_core::device::select(Some(&args.device)).map_err(anyhow::Error::msg)?;
     let files = wav_files(&args.audio)?;
     let started = Instant::now();
     let mut model = match &args.model {
-        Some(path) => Model::load(path).context("cannot load the model")?,
-        None => embedded::model().context("cannot load the embedded model")?,
+        Some(path) => Model::load_on(path, &device).context("cannot load the model")?,
+        None => embedded::model_on(&device).context("cannot load the embedded model")?,
     };
     if let Some(width) = args.beam_width {
         model.set_beam_width(width);

@@ -68,7 +68,7 @@ pub struct CtcOutput {
 /// targets: one label sequence per batch item (labels < C, never the blank); input_lengths: valid frames per item (<= T; frames past the length are padding and get zero gradient).
 /// Returns the per-example negative log-likelihood, shape [B], differentiable w.r.t. logits (Tensor::backward works through it).
 ///
-/// Errors ([`crate::Error::Ctc`]): logits not `[T, B, C]`, not `f32` or not on the CPU;
+/// Errors ([`crate::Error::Ctc`]): logits not `[T, B, C]`, not `f32`, or on a device other than the CPU or CUDA;
 /// `targets` or `input_lengths` not of length `B`; a label `>= C` or equal to the blank; an
 /// input length `> T`; under [`Impossible::Error`], a target that needs more frames than its
 /// input has ([`required_frames`]).
@@ -89,6 +89,15 @@ pub fn ctc_loss_with_report(
     input_lengths: &[usize],
     options: &CtcOptions,
 ) -> Result<CtcOutput> {
+    // On a GPU the logits come to the CPU and the loss goes back: the recursions are
+    // sequential in time and small (`[T, B, C]` with C = 29), and both copies are differentiable,
+    // so the gradient returns to the GPU the same way. BENCHMARKS.md measures the round trip.
+    let device = logits.device().clone();
+    let logits = &if device.is_cuda() {
+        logits.to_device(&candle::Device::Cpu)?
+    } else {
+        logits.clone()
+    };
     let dims = validate(logits, targets, input_lengths, options.blank)?;
     let impossible = impossible_items(targets, input_lengths, options.impossible)?;
     let op = CtcOp {
@@ -99,7 +108,7 @@ pub fn ctc_loss_with_report(
         blank: options.blank,
         grad: Mutex::new(None),
     };
-    let loss = logits.contiguous()?.apply_op1(op)?;
+    let loss = logits.contiguous()?.apply_op1(op)?.to_device(&device)?;
     Ok(CtcOutput { loss, impossible })
 }
 

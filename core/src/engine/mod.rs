@@ -39,22 +39,31 @@ impl std::fmt::Debug for Model {
 }
 
 impl Model {
-    /// Loads an exported `.safetensors` model by memory map, validating its format, config and
-    /// every tensor's shape.
+    /// Loads a model (any format [`crate::model::io::read`] accepts) onto the CPU, validating
+    /// its format, config and every tensor's shape.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
-        let device = Device::Cpu;
+        Self::load_on(path, &Device::Cpu)
+    }
+
+    /// [`Self::load`] onto `device` (a GPU from [`crate::device::select`]): the network runs
+    /// there, decoding stays on the CPU.
+    pub fn load_on(path: impl AsRef<Path>, device: &Device) -> Result<Self> {
         Ok(Self::with_device(
-            load_model(path.as_ref(), &device)?,
-            device,
+            load_model(path.as_ref(), device)?,
+            device.clone(),
         ))
     }
 
     /// Loads a model from safetensors bytes built into the program (`include_bytes!`),
     /// validated as [`Self::load`] validates a file; `name` stands for the path in errors.
     pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Self> {
-        let device = Device::Cpu;
-        let net = load_model_from_bytes(bytes, Path::new(name), &device)?;
-        Ok(Self::with_device(net, device))
+        Self::from_bytes_on(bytes, name, &Device::Cpu)
+    }
+
+    /// [`Self::from_bytes`] onto `device`.
+    pub fn from_bytes_on(bytes: &[u8], name: &str, device: &Device) -> Result<Self> {
+        let net = load_model_from_bytes(bytes, Path::new(name), device)?;
+        Ok(Self::with_device(net, device.clone()))
     }
 
     /// Wraps an already built network.

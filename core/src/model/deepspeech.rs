@@ -277,18 +277,25 @@ impl DeepSpeech {
         dropout: &mut Option<Dropout>,
         rate: f32,
     ) -> candle::Result<Tensor> {
-        let mask = dropout.as_mut().and_then(|d| d.mask(x.elem_count(), rate));
         let clip = self.config.relu_clip;
         if x.device().is_cpu() && x.dtype() == DType::F32 {
+            let mask = dropout.as_mut().and_then(|d| d.mask(x.elem_count(), rate));
             return x
                 .contiguous()?
                 .apply_op1_arc(Arc::new(Box::new(ClippedReluDropout { clip, mask })));
         }
         let y = x.clamp(0f32, clip)?;
-        match mask {
-            Some(mask) => y.mul(&Tensor::from_vec(mask, x.shape(), x.device())?),
-            None => Ok(y),
+        if dropout.is_none() || rate <= 0.0 {
+            return Ok(y);
         }
+        // On a GPU the mask is drawn there (the device's cuRAND generator, which the trainer
+        // seeds): drawing it on the CPU and copying it would cost more than the whole layer.
+        let keep = 1.0 - rate;
+        let mask = Tensor::rand(0f32, 1f32, x.shape(), x.device())?
+            .lt(keep)?
+            .to_dtype(x.dtype())?
+            .affine(1.0 / f64::from(keep), 0.0)?;
+        y.mul(&mask)
     }
 
     /// Layers 1–3 on `[T, B, n_input]`, as one `[T·B, ·]` matmul each.

@@ -22,8 +22,14 @@
 //! Nothing is saved when neither `gx` nor `W_hh` tracks gradients (inference): then only one step
 //! of scratch is used.
 //!
-//! Only `f32` on the CPU is implemented; other dtypes and devices return a clear error.
+//! On an NVIDIA GPU (the `cuda` feature) the same op runs [`cuda`]'s kernels: per step one
+//! cuBLAS GEMM and one fused elementwise kernel, activations kept on the GPU; the gradient of
+//! `W_hh` is then one candle matmul over the whole sequence.
+//!
+//! Only `f32` is implemented; other dtypes return a clear error.
 
+#[cfg(feature = "cuda")]
+mod cuda;
 mod kernel;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -88,7 +94,7 @@ impl Lstm {
     ///
     /// Differentiable w.r.t. `x` and all four weight tensors.
     pub fn forward(&self, x: &Tensor) -> candle::Result<Tensor> {
-        Ok(self.forward_with_state(x, None)?.0)
+        Ok(self.run(x, None, false)?.0)
     }
 
     /// Like [`Lstm::forward`], but starting from `state` (zero when `None`), and also returning
@@ -103,7 +109,18 @@ impl Lstm {
         x: &Tensor,
         state: Option<&LstmState>,
     ) -> candle::Result<(Tensor, LstmState)> {
-        check_cpu_f32(x)?;
+        self.run(x, state, true)
+    }
+
+    /// The recurrence from `state`; the final cell state is read back only when `keep_state`
+    /// (on a GPU that is a copy to the host, which training's [`Lstm::forward`] never needs).
+    fn run(
+        &self,
+        x: &Tensor,
+        state: Option<&LstmState>,
+        keep_state: bool,
+    ) -> candle::Result<(Tensor, LstmState)> {
+        check_f32(x)?;
         let (t, b, _) = x.dims3()?;
         let init = state.map(|s| self.init_state(s, b)).transpose()?;
         if t == 0 {
@@ -115,6 +132,7 @@ impl Lstm {
             self.hidden,
             init.map(Arc::new),
             gx.track_op() || w_hh.track_op(),
+            keep_state,
         );
         let shared = op.shared.clone();
         let h_seq = if op.save {
@@ -122,10 +140,14 @@ impl Lstm {
         } else {
             gx.apply_op2_no_bwd(&w_hh, &op)?
         };
-        let c_last = lock(&shared).c_last.take().unwrap_or_default();
+        let c_last = lock(&shared).c_last.take();
+        let c = match c_last {
+            Some(c) => Tensor::from_vec(c, (b, self.hidden), x.device())?,
+            None => Tensor::zeros((b, self.hidden), DType::F32, x.device())?,
+        };
         let state = LstmState {
             h: h_seq.get(t - 1)?.detach().contiguous()?,
-            c: Tensor::from_vec(c_last, (b, self.hidden), x.device())?,
+            c,
         };
         Ok((h_seq, state))
     }
@@ -151,7 +173,7 @@ impl Lstm {
                     v.dims()
                 );
             }
-            check_cpu_f32(v)?;
+            check_f32(v)?;
         }
         let flat = |v: &Tensor| v.flatten_all()?.to_vec1::<f32>();
         Ok(InitState {
@@ -179,11 +201,13 @@ impl Lstm {
     }
 }
 
-/// The clear error for tensors this CPU-only `f32` implementation cannot take.
-fn check_cpu_f32(x: &Tensor) -> candle::Result<()> {
-    if !x.device().is_cpu() || x.dtype() != DType::F32 {
+/// The clear error for tensors this `f32` implementation cannot take (CPU, or CUDA in builds
+/// with the `cuda` feature).
+fn check_f32(x: &Tensor) -> candle::Result<()> {
+    let device_ok = x.device().is_cpu() || (cfg!(feature = "cuda") && x.device().is_cuda());
+    if !device_ok || x.dtype() != DType::F32 {
         candle::bail!(
-            "fused LSTM: only f32 tensors on the CPU are supported, got {:?} on {:?}",
+            "fused LSTM: only f32 tensors on the CPU or a CUDA GPU are supported, got {:?} on {:?}",
             x.dtype(),
             x.device().location()
         );
@@ -201,6 +225,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 struct Shared {
     /// Activations saved by `cpu_fwd` for `bwd` (taken by the first backward).
     saved: Option<Saved>,
+    /// Activations saved by `cuda_fwd`, on the GPU.
+    #[cfg(feature = "cuda")]
+    saved_cuda: Option<cuda::Saved>,
     /// Final cell state, taken by [`Lstm::forward_with_state`].
     c_last: Option<Vec<f32>>,
 }
@@ -212,16 +239,19 @@ struct Recurrence {
     init: Option<Arc<InitState>>,
     /// Whether forward keeps what backward needs.
     save: bool,
+    /// Whether forward hands back the final cell state.
+    keep_state: bool,
     shared: Arc<Mutex<Shared>>,
 }
 
 impl Recurrence {
     /// A new op with an empty cache.
-    fn new(hidden: usize, init: Option<Arc<InitState>>, save: bool) -> Self {
+    fn new(hidden: usize, init: Option<Arc<InitState>>, save: bool, keep_state: bool) -> Self {
         Recurrence {
             hidden,
             init,
             save,
+            keep_state,
             shared: Arc::default(),
         }
     }
@@ -283,8 +313,39 @@ impl CustomOp2 for Recurrence {
         let out = kernel::forward(dims, gx, w_hh, self.init.as_deref(), self.save);
         let mut shared = lock(&self.shared);
         shared.saved = out.saved;
-        shared.c_last = Some(out.c_last);
+        if self.keep_state {
+            shared.c_last = Some(out.c_last);
+        }
         Ok((CpuStorage::F32(out.h_seq), (dims.t, dims.b, dims.h).into()))
+    }
+
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s1: &candle::CudaStorage,
+        l1: &Layout,
+        s2: &candle::CudaStorage,
+        l2: &Layout,
+    ) -> candle::Result<(candle::CudaStorage, Shape)> {
+        let dims = self.dims(l1.shape(), l2.shape())?;
+        let dev = &s1.device;
+        let stream = dev.cuda_stream();
+        let gx = cuda::operand(s1, l1, "gx")?;
+        let w_hh = cuda::operand(s2, l2, "w_hh")?;
+        let (gx_p, _g1) = candle::cuda::cudarc::driver::DevicePtr::device_ptr(&gx, &stream);
+        let (w_p, _g2) = candle::cuda::cudarc::driver::DevicePtr::device_ptr(&w_hh, &stream);
+        let out = cuda::forward(dev, dims, gx_p, w_p, self.init.as_deref(), self.save)?;
+        let mut shared = lock(&self.shared);
+        shared.saved_cuda = out.saved;
+        if self.keep_state {
+            shared.c_last = Some(
+                stream
+                    .clone_dtoh(&out.c_last)
+                    .map_err(candle::Error::wrap)?,
+            );
+        }
+        let storage = candle::CudaStorage::wrap_cuda_slice(out.h_seq, dev.clone());
+        Ok((storage, (dims.t, dims.b, dims.h).into()))
     }
 
     fn bwd(
@@ -295,6 +356,10 @@ impl CustomOp2 for Recurrence {
         grad: &Tensor,
     ) -> candle::Result<(Option<Tensor>, Option<Tensor>)> {
         let dims = self.dims(gx.shape(), w_hh.shape())?;
+        #[cfg(feature = "cuda")]
+        if gx.device().is_cuda() {
+            return self.bwd_cuda(dims, gx, w_hh, h_seq, grad);
+        }
         let init = self.init.as_deref();
         let cached = lock(&self.shared).saved.take();
         let saved = match cached {
@@ -327,4 +392,97 @@ fn recompute(
     })??;
     out.saved
         .ok_or_else(|| candle::Error::Msg("LSTM recurrence: nothing saved".into()))
+}
+
+#[cfg(feature = "cuda")]
+impl Recurrence {
+    /// Backward on the GPU: the BPTT kernels give `d gx`; `d W_hh = Σ_t dGates_tᵀ·h_{t-1}` is
+    /// one matmul over the whole sequence.
+    fn bwd_cuda(
+        &self,
+        dims: Dims,
+        gx: &Tensor,
+        w_hh: &Tensor,
+        h_seq: &Tensor,
+        grad: &Tensor,
+    ) -> candle::Result<(Option<Tensor>, Option<Tensor>)> {
+        let Dims { t, b, h } = dims;
+        let op = CudaBackward {
+            dims,
+            init: self.init.clone(),
+            saved: Mutex::new(lock(&self.shared).saved_cuda.take()),
+        };
+        let d_gx = gx.apply_op3_no_bwd(&w_hh.contiguous()?, &grad.contiguous()?, &op)?;
+        let h0 = match &self.init {
+            Some(s) => Tensor::from_slice(&s.h, (1, b, h), gx.device())?,
+            None => Tensor::zeros((1, b, h), DType::F32, gx.device())?,
+        };
+        let h_prev = Tensor::cat(&[&h0, &h_seq.narrow(0, 0, t - 1)?], 0)?.reshape((t * b, h))?;
+        let d_w = d_gx.reshape((t * b, 4 * h))?.t()?.matmul(&h_prev)?;
+        Ok((Some(d_gx), Some(d_w)))
+    }
+}
+
+/// Backpropagation through time on the GPU, `(gx, W_hh, dL/dh_seq) → dL/dgx`, as a candle op
+/// without its own gradient. Uses the activations the forward pass kept, or recomputes them.
+#[cfg(feature = "cuda")]
+struct CudaBackward {
+    dims: Dims,
+    init: Option<Arc<InitState>>,
+    saved: Mutex<Option<cuda::Saved>>,
+}
+
+#[cfg(feature = "cuda")]
+impl candle::CustomOp3 for CudaBackward {
+    fn name(&self) -> &'static str {
+        "fused-lstm-recurrence-backward"
+    }
+
+    fn cpu_fwd(
+        &self,
+        _: &CpuStorage,
+        _: &Layout,
+        _: &CpuStorage,
+        _: &Layout,
+        _: &CpuStorage,
+        _: &Layout,
+    ) -> candle::Result<(CpuStorage, Shape)> {
+        candle::bail!("fused-lstm-recurrence-backward runs on CUDA tensors only")
+    }
+
+    fn cuda_fwd(
+        &self,
+        s1: &candle::CudaStorage,
+        l1: &Layout,
+        s2: &candle::CudaStorage,
+        l2: &Layout,
+        s3: &candle::CudaStorage,
+        l3: &Layout,
+    ) -> candle::Result<(candle::CudaStorage, Shape)> {
+        use candle::cuda::cudarc::driver::DevicePtr;
+        let dev = &s1.device;
+        let stream = dev.cuda_stream();
+        let gx = cuda::operand(s1, l1, "gx")?;
+        let w_hh = cuda::operand(s2, l2, "w_hh")?;
+        let grad = cuda::operand(s3, l3, "grad")?;
+        let (w_p, _g2) = w_hh.device_ptr(&stream);
+        let (grad_p, _g3) = grad.device_ptr(&stream);
+        let init = self.init.as_deref();
+        let cached = lock(&self.saved).take();
+        let saved = match cached {
+            Some(s) => s,
+            None => {
+                let (gx_p, _g1) = gx.device_ptr(&stream);
+                cuda::forward(dev, self.dims, gx_p, w_p, init, true)?
+                    .saved
+                    .ok_or_else(|| candle::Error::Msg("LSTM recurrence: nothing saved".into()))?
+            }
+        };
+        let d_gx = cuda::backward(dev, self.dims, saved, w_p, grad_p, init)?;
+        let Dims { t, b, h } = self.dims;
+        Ok((
+            candle::CudaStorage::wrap_cuda_slice(d_gx, dev.clone()),
+            (t, b, 4 * h).into(),
+        ))
+    }
 }

@@ -838,6 +838,11 @@ fn distributed_step(
         None
     } else {
         let batch = train_batch(train, mine, options, state.epoch, config)?;
+        if !options.device.is_cpu() {
+            // A GPU draws its dropout masks from its own generator: seeded from the same
+            // stream, so a resumed run draws the same masks there too.
+            options.device.set_seed(dropout_rng.next_u64())?;
+        }
         let logits = model.forward(
             &batch.x,
             Some(Dropout {

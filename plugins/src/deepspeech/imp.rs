@@ -188,6 +188,7 @@ impl Default for State {
 #[derive(Debug, Clone, PartialEq)]
 struct ModelKey {
     path: String,
+    device: String,
     beam_width: u32,
     hot_words: Option<String>,
     scorer: Option<String>,
@@ -248,14 +249,13 @@ impl DeepSpeech {
     /// Loads the model named by the settings (or reuses the loaded one).
     fn load_model(&self) -> Result<(), gst::ErrorMessage> {
         let settings = lock(&self.settings).clone();
-        if settings.device != "cpu" {
-            gst::warning!(
-                CAT,
-                imp = self,
-                "device {:?} is not available: using the CPU",
-                settings.device
-            );
-        }
+        let device = match deepspeech_core::device::select(Some(&settings.device)) {
+            Ok(device) => device,
+            Err(e) => {
+                gst::warning!(CAT, imp = self, "{e}: using the CPU");
+                deepspeech_core::device::Device::Cpu
+            }
+        };
         let embedded = settings.model.as_deref().is_none_or(str::is_empty);
         let path = match settings.model.as_deref() {
             Some(p) if !p.is_empty() => p.to_owned(),
@@ -263,6 +263,7 @@ impl DeepSpeech {
         };
         let key = ModelKey {
             path: path.clone(),
+            device: settings.device.clone(),
             beam_width: settings.beam_width,
             hot_words: settings.hot_words.clone(),
             scorer: settings.scorer.clone(),
@@ -275,9 +276,9 @@ impl DeepSpeech {
         }
         let started = std::time::Instant::now();
         let loaded = if embedded {
-            embedded::model()
+            embedded::model_on(&device)
         } else {
-            Model::load(PathBuf::from(&path))
+            Model::load_on(PathBuf::from(&path), &device)
         };
         let mut model = loaded.map_err(|e| {
             gst::error_msg!(
@@ -1006,7 +1007,7 @@ impl ObjectImpl for DeepSpeech {
                     .build(),
                 glib::ParamSpecString::builder("device")
                     .nick("Device")
-                    .blurb("Compute device: cpu (inference on CUDA is not implemented yet: any other value falls back to the CPU with a warning)")
+                    .blurb("Compute device of the acoustic model: cpu, cuda or cuda:N (a build with the cuda feature and an NVIDIA GPU; otherwise the CPU, with a warning)")
                     .default_value(Some("cpu"))
                     .mutable_ready()
                     .build(),
