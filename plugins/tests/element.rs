@@ -390,6 +390,33 @@ fn settings_changed_in_ready_take_effect_and_lm_settings_without_a_scorer_warn()
 }
 
 #[test]
+fn an_unavailable_device_warns_and_falls_back_to_the_cpu() {
+    init();
+    let element = gst::ElementFactory::make("deepspeech")
+        .property("model", model().to_str().unwrap())
+        .property("device", "tpu")
+        .build()
+        .unwrap();
+    let bus = gst::Bus::new();
+    element.set_bus(Some(&bus));
+    element.set_state(gst::State::Ready).unwrap();
+    let text = next_error(&bus, gst::MessageType::Warning);
+    assert!(
+        text.contains("\"tpu\"") && text.contains("using the CPU"),
+        "{text}"
+    );
+    // This build has no GPU to use, or this machine none: either way the CPU, with a warning.
+    if deepspeech_core::device::select(Some("cuda")).is_err() {
+        element.set_state(gst::State::Null).unwrap();
+        element.set_property("device", "cuda");
+        element.set_state(gst::State::Ready).unwrap();
+        let text = next_error(&bus, gst::MessageType::Warning);
+        assert!(text.contains("using the CPU"), "{text}");
+    }
+    element.set_state(gst::State::Null).unwrap();
+}
+
+#[test]
 fn a_missing_model_fails_the_state_change_with_an_error_naming_it() {
     init();
     let element = gst::ElementFactory::make("deepspeech")

@@ -252,7 +252,14 @@ impl DeepSpeech {
         let device = match deepspeech_core::device::select(Some(&settings.device)) {
             Ok(device) => device,
             Err(e) => {
-                gst::warning!(CAT, imp = self, "{e}: using the CPU");
+                gst::element_imp_warning!(
+                    self,
+                    gst::LibraryError::Settings,
+                    (
+                        "deepspeech: device {:?}: {e}: using the CPU",
+                        settings.device
+                    )
+                );
                 deepspeech_core::device::Device::Cpu
             }
         };
