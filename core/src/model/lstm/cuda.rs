@@ -9,7 +9,9 @@
 use std::ffi::c_void;
 
 use candle::cuda::cudarc::cublas::{result as cublas, sys as blas};
-use candle::cuda::cudarc::driver::{CudaSlice, DevicePtr, LaunchConfig, PushKernelArg};
+use candle::cuda::cudarc::driver::{
+    CudaFunction, CudaSlice, DevicePtr, LaunchConfig, PushKernelArg,
+};
 use candle::cuda::{CudaDevice, WrapErr};
 
 use super::kernel::{Dims, InitState};
@@ -146,16 +148,23 @@ fn recurrent_backward(
     gemm.run(dev, w_hh, d_gates, dh)
 }
 
-/// Launches one of `cell.cu`'s kernels over `B·H` threads with the given arguments.
-fn launch(dev: &CudaDevice, name: &str, d: Dims, ptrs: &[u64]) -> candle::Result<()> {
+/// One of `cell.cu`'s kernels, looked up once per sequence rather than once per step.
+fn kernel(dev: &CudaDevice, name: &str) -> candle::Result<CudaFunction> {
+    Ok(dev
+        .get_or_load_custom_func(name, MODULE, PTX)?
+        .into_cuda_function())
+}
+
+/// Launches `func` over `B·H` threads with the given arguments.
+fn launch(dev: &CudaDevice, func: &CudaFunction, d: Dims, ptrs: &[u64]) -> candle::Result<()> {
     let n = d.b * d.h;
     let (n_arg, h_arg) = (
         i32::try_from(n)
             .map_err(|_| candle::Error::Msg("LSTM: batch × hidden too large".into()))?,
         d.h as i32,
     );
-    let func = dev.get_or_load_custom_func(name, MODULE, PTX)?;
-    let mut builder = func.builder();
+    let stream = dev.cuda_stream();
+    let mut builder = stream.launch_builder(func);
     builder.arg(&n_arg);
     builder.arg(&h_arg);
     for p in ptrs {
@@ -220,6 +229,7 @@ pub(super) fn forward(
                 at(c_p, (t % 2) * ss)
             }
         };
+        let cell = kernel(dev, "lstm_cell_forward")?;
         for t in 0..d.t {
             let h_prev = match (t, &init_ptrs) {
                 (0, None) => None,
@@ -245,7 +255,7 @@ pub(super) fn forward(
             };
             launch(
                 dev,
-                "lstm_cell_forward",
+                &cell,
                 d,
                 &[
                     at(gx, t * gs),
@@ -316,6 +326,7 @@ pub(super) fn backward(
         let (dh_p, _g4) = dh_rec.device_ptr(&stream);
         let (dc_p, _g5) = dc.device_ptr(&stream);
         let init_c_p = init_c.as_ref().map(|c0| c0.device_ptr(&stream));
+        let cell = kernel(dev, "lstm_cell_backward")?;
         for t in (0..d.t).rev() {
             let c_prev = match (t, &init_c_p) {
                 (0, None) => 0,
@@ -325,7 +336,7 @@ pub(super) fn backward(
             let dh_in = if t + 1 < d.t { dh_p } else { 0 };
             launch(
                 dev,
-                "lstm_cell_backward",
+                &cell,
                 d,
                 &[
                     at(acts_p, t * gs),
