@@ -8,7 +8,8 @@ pads it).
 
 Writes `<stem>.probs-<format>.npy` (float32 [frames, classes], softmax as the graph outputs
 it) for each WAV, for the frozen graph (run with tf.Session) and the TFLite model (run with
-tf.lite.Interpreter, TensorFlow's own hybrid int8 kernels).
+tf.lite.Interpreter, TensorFlow's own hybrid int8 kernels, with libdeepspeech-tflite's stale last
+window: see mfcc_frames).
 
 Usage: tf115/bin/python deepspeech_logits.py MODEL.pb MODEL.tflite OUT_DIR WAV...
 (WAVs must be 16 kHz mono 16-bit.)
@@ -39,8 +40,11 @@ def load_graph(pb):
     return graph
 
 
-def mfcc_frames(session, samples, win=512, step=320):
-    """The runtime's framing: whole windows, then the zero-padded rest."""
+def mfcc_frames(session, samples, stale_tail=False, win=512, step=320):
+    """The runtime's framing: whole windows, then the rest, zero-padded (libdeepspeech's
+    TensorFlow runtime) or, with `stale_tail`, padded as libdeepspeech-tflite pads it: its input
+    tensor keeps the previous window's samples past the k remaining ones
+    (tflitemodelstate.cc's copy_vector_to_tensor copies only k values)."""
     frames = []
     start = 0
     while start + win <= len(samples):
@@ -48,6 +52,8 @@ def mfcc_frames(session, samples, win=512, step=320):
         start += step
     rest = np.zeros(win, np.float32)
     tail = samples[start:start + win]
+    if stale_tail and start > 0:
+        rest[:] = samples[start - step:start - step + win]
     rest[:len(tail)] = tail
     frames.append(session.run("mfccs:0", {"input_samples:0": rest}))
     return np.concatenate([f.reshape(1, -1) for f in frames])
@@ -100,9 +106,11 @@ def main():
                     interpreter.get_tensor(outputs["new_state_h"]))
 
         for wav in sys.argv[4:]:
-            x = windows(mfcc_frames(session, read_wav(wav)), (shape[2] - 1) // 2)
+            samples = read_wav(wav)
             stem = os.path.splitext(os.path.basename(wav))[0]
             for name, fn in [("pb", frozen), ("tflite", lite)]:
+                x = windows(mfcc_frames(session, samples, stale_tail=name == "tflite"),
+                            (shape[2] - 1) // 2)
                 probs = run_chunks(fn, x, n_steps, n_cell).astype(np.float32)
                 np.save(os.path.join(out_dir, "%s.probs-%s.npy" % (stem, name)), probs)
                 print(stem, name, probs.shape)

@@ -51,6 +51,9 @@ pub struct Stream {
     /// frames come, so intermediate and final results cost only the new frames.
     beam: Option<BeamDecoder>,
     chunk_frames: usize,
+    /// Whether the last frame is made as libdeepspeech-tflite makes it (see [`Stream::advance`]):
+    /// for models run on TensorFlow Lite's int8 kernels, whose runtime that is.
+    stale_last_window: bool,
 }
 
 impl std::fmt::Debug for Stream {
@@ -68,6 +71,7 @@ impl Stream {
         Self {
             extractor: MfccExtractor::new(features),
             alphabet: model.config().alphabet(),
+            stale_last_window: model.network().hybrid().is_some(),
             beam: None,
             model,
             input_rate: None,
@@ -180,16 +184,34 @@ impl Stream {
         // At the end, DeepSpeech's runtime makes one more frame of whatever audio follows the
         // last whole window (fewer than `window` samples, possibly none), zero-padded
         // (`StreamingState::finalizeStream`); so do we, so that transcripts match its own.
+        //
+        // libdeepspeech-tflite pads that last window not with zeros but with what its input
+        // tensor still holds from the window before (`copy_vector_to_tensor` copies only the
+        // remaining samples): for a model run as TensorFlow Lite runs it, we do the same.
         if last {
-            let offset = self.mfcc_count * step - self.sample_base;
+            let offset = (self.mfcc_count * step - self.sample_base).min(self.samples.len());
+            let rest = &self.samples[offset..];
             let mut frame = vec![0f32; coeffs];
-            self.extractor
-                .padded_frame(&self.samples[offset.min(self.samples.len())..], &mut frame);
+            if self.stale_last_window && self.mfcc_count > 0 {
+                let previous = (self.mfcc_count - 1) * step - self.sample_base;
+                let mut window_samples = rest.to_vec();
+                window_samples.extend_from_slice(
+                    &self.samples[previous + rest.len().min(window)..previous + window],
+                );
+                self.extractor.frame(&window_samples, &mut frame);
+            } else {
+                self.extractor.padded_frame(rest, &mut frame);
+            }
             self.mfcc.push_back(frame);
             self.mfcc_count += 1;
         }
-        // Drop samples no later frame needs.
-        let keep_from = self.mfcc_count * step;
+        // Drop samples no later frame needs (with a stale last window, the last whole window's).
+        let keep_windows = if self.stale_last_window && !last {
+            self.mfcc_count.saturating_sub(1)
+        } else {
+            self.mfcc_count
+        };
+        let keep_from = keep_windows * step;
         if keep_from > self.sample_base {
             let drop = (keep_from - self.sample_base).min(self.samples.len());
             self.samples.drain(..drop);

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::alphabet::Alphabet;
 use crate::features::FeatureConfig;
+use crate::model::hybrid::HybridNetwork;
 use crate::model::lstm::{Lstm, LstmState};
 
 /// The model's geometry and regularisation, stored with its weights.
@@ -224,6 +225,9 @@ pub struct DeepSpeech {
     lstm: Lstm,
     layer_5: Linear,
     layer_6: Linear,
+    /// The same weights as int8, for streaming inference as TensorFlow Lite runs them (an
+    /// imported int8 `.tflite`).
+    hybrid: Option<Arc<HybridNetwork>>,
 }
 
 impl std::fmt::Debug for DeepSpeech {
@@ -261,7 +265,20 @@ impl DeepSpeech {
             layer_5: dense(h, h, vb.pp("layer_5"))?,
             layer_6: dense(h, config.n_classes(), vb.pp("layer_6"))?,
             config,
+            hybrid: None,
         })
+    }
+
+    /// Runs streaming inference ([`Self::forward_chunk`] on the CPU) on `hybrid`'s int8 weights
+    /// exactly as TensorFlow Lite does, or (with `None`) on this model's `f32` weights. Training
+    /// and [`Self::forward`] always use the `f32` weights.
+    pub fn set_hybrid(&mut self, hybrid: Option<HybridNetwork>) {
+        self.hybrid = hybrid.map(Arc::new);
+    }
+
+    /// The int8 network streaming inference runs on, if any (see [`Self::set_hybrid`]).
+    pub fn hybrid(&self) -> Option<&HybridNetwork> {
+        self.hybrid.as_deref()
     }
 
     /// The configuration.
@@ -336,9 +353,58 @@ impl DeepSpeech {
         x: &Tensor,
         state: Option<&LstmState>,
     ) -> candle::Result<(Tensor, LstmState)> {
+        if let Some(hybrid) = &self.hybrid
+            && x.device().is_cpu()
+        {
+            return Self::forward_chunk_hybrid(hybrid, x, state);
+        }
         let h = self.front(x, &mut None)?;
         let (h, state) = self.lstm.forward_with_state(&h, state)?;
         Ok((self.back(&h, &mut None)?, state))
+    }
+
+    /// [`Self::forward_chunk`] on the int8 network.
+    fn forward_chunk_hybrid(
+        hybrid: &HybridNetwork,
+        x: &Tensor,
+        state: Option<&LstmState>,
+    ) -> candle::Result<(Tensor, LstmState)> {
+        let (steps, batch, width) = x.dims3()?;
+        if width != hybrid.n_input() {
+            candle::bail!(
+                "{width} inputs per step, the model takes {}",
+                hybrid.n_input()
+            );
+        }
+        let inputs = x.flatten_all()?.to_vec1::<f32>()?;
+        let state = match state {
+            Some(s) => Some((
+                s.h.flatten_all()?.to_vec1::<f32>()?,
+                s.c.flatten_all()?.to_vec1::<f32>()?,
+            )),
+            None => None,
+        };
+        let hidden = hybrid.hidden();
+        if let Some((h, c)) = &state
+            && (h.len() != batch * hidden || c.len() != batch * hidden)
+        {
+            candle::bail!("the LSTM state does not hold {batch} × {hidden} values");
+        }
+        let (logits, h, c) = hybrid.forward_chunk(
+            &inputs,
+            steps,
+            batch,
+            state.as_ref().map(|(h, c)| (&h[..], &c[..])),
+        );
+        let dev = x.device();
+        let classes = logits.len() / (steps * batch).max(1);
+        Ok((
+            Tensor::from_vec(logits, (steps, batch, classes), dev)?,
+            LstmState {
+                h: Tensor::from_vec(h, (batch, hidden), dev)?,
+                c: Tensor::from_vec(c, (batch, hidden), dev)?,
+            },
+        ))
     }
 
     /// Log-probabilities `[T, B, classes]` (log-softmax over the last axis).

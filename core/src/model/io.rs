@@ -13,6 +13,7 @@ use candle_nn::VarBuilder;
 use crate::error::CheckpointError;
 use crate::model::deepspeech::{Config, DeepSpeech};
 use crate::model::formats;
+use crate::model::hybrid::HybridNetwork;
 
 /// Metadata key holding the format name.
 pub const FORMAT_KEY: &str = "format";
@@ -27,6 +28,8 @@ pub struct SafetensorsFile {
     pub tensors: HashMap<String, Tensor>,
     /// The header's `__metadata__`.
     pub metadata: HashMap<String, String>,
+    /// For an imported int8 `.tflite`: the network as TensorFlow Lite's int8 kernels run it.
+    pub hybrid: Option<HybridNetwork>,
 }
 
 /// Writes named tensors and metadata to `path` atomically.
@@ -120,6 +123,7 @@ pub fn read(path: &Path) -> Result<SafetensorsFile, CheckpointError> {
 fn imported_file(imported: formats::Imported) -> SafetensorsFile {
     SafetensorsFile {
         tensors: imported.weights,
+        hybrid: imported.hybrid,
         metadata: HashMap::from([
             (FORMAT_KEY.to_owned(), MODEL_FORMAT.to_owned()),
             (
@@ -190,7 +194,11 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<SafetensorsFile, CheckpointErr
             tensor_from_view(&view).map_err(|e| corrupt(format!("tensor `{name}`: {e}")))?;
         tensors.insert(name, tensor);
     }
-    Ok(SafetensorsFile { tensors, metadata })
+    Ok(SafetensorsFile {
+        tensors,
+        metadata,
+        hybrid: None,
+    })
 }
 
 fn tensor_from_view(view: &safetensors::tensor::TensorView<'_>) -> candle::Result<Tensor> {
@@ -320,10 +328,12 @@ fn build_model(
             reason: e.to_string(),
         })?;
     let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
-    DeepSpeech::new(config, vb).map_err(|e| CheckpointError::Corrupt {
+    let mut net = DeepSpeech::new(config, vb).map_err(|e| CheckpointError::Corrupt {
         path: path.to_owned(),
         reason: e.to_string(),
-    })
+    })?;
+    net.set_hybrid(file.hybrid);
+    Ok(net)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 pub mod deepspeech;
 pub mod formats;
+pub mod hybrid;
 pub mod io;
 pub mod lstm;
 

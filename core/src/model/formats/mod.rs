@@ -30,6 +30,7 @@ use candle::Tensor;
 
 use crate::error::CheckpointError;
 use crate::model::Config;
+use crate::model::hybrid::HybridNetwork;
 
 /// The model file formats [`sniff`] recognises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +94,9 @@ pub struct Imported {
     pub weights: HashMap<String, Tensor>,
     /// The format it was read from.
     pub format: ModelFormat,
+    /// The network for int8 inference as TensorFlow Lite runs it, when the file holds int8
+    /// weights its runtime reads directly (`.tflite`).
+    pub hybrid: Option<HybridNetwork>,
 }
 
 /// Reads a DeepSpeech or Coqui STT exported model (`.pb`, `.pbmm`, `.tflite`) from its bytes;
@@ -110,7 +114,7 @@ pub fn import(bytes: &[u8], path: &Path) -> Result<Imported, CheckpointError> {
         format: format.name(),
         reason,
     };
-    let (variables, forget_bias, relu_clip, metadata) = match format {
+    let (variables, forget_bias, relu_clip, metadata, hybrid) = match format {
         ModelFormat::Safetensors | ModelFormat::Checkpoint => {
             return Err(fail("not an exported graph".into()));
         }
@@ -121,11 +125,17 @@ pub fn import(bytes: &[u8], path: &Path) -> Result<Imported, CheckpointError> {
                 tensorflow::read_memmapped(bytes)
             }
             .map_err(|e| fail(e.to_string()))?;
-            (m.variables, m.forget_bias, m.relu_clip, m.metadata)
+            (m.variables, m.forget_bias, m.relu_clip, m.metadata, None)
         }
         ModelFormat::TfLite => {
             let m = tflite::read(bytes).map_err(|e| fail(e.to_string()))?;
-            (m.variables, m.forget_bias, m.relu_clip, m.metadata)
+            (
+                m.variables,
+                m.forget_bias,
+                m.relu_clip,
+                m.metadata,
+                m.hybrid,
+            )
         }
     };
     let (geometry, weights) =
@@ -133,10 +143,14 @@ pub fn import(bytes: &[u8], path: &Path) -> Result<Imported, CheckpointError> {
     let config = metadata
         .config(geometry, relu_clip)
         .map_err(|e| fail(e.to_string()))?;
+    if let Some(h) = &hybrid {
+        h.check(&config).map_err(fail)?;
+    }
     Ok(Imported {
         config,
         weights,
         format,
+        hybrid,
     })
 }
 
@@ -209,6 +223,7 @@ pub fn import_checkpoint(path: &Path) -> Result<Imported, CheckpointError> {
         config,
         weights,
         format: ModelFormat::Checkpoint,
+        hybrid: None,
     })
 }
 

@@ -23,6 +23,7 @@ use std::collections::{HashMap, HashSet};
 use super::schema::{self, Model, Operator, Storage, op};
 use super::{Quantisation, TfliteError};
 use crate::model::formats::tf_layout::{LSTM_SCOPE, TfTensor, transpose};
+use crate::model::hybrid::{HybridNetwork, Int8Matrix, Layer, Weights};
 
 mod lstm;
 
@@ -39,6 +40,9 @@ pub struct Network {
     pub quantisation: Quantisation,
     /// How many time steps the LSTM is unrolled for.
     pub steps: usize,
+    /// The network as TensorFlow Lite runs it, when some FULLY_CONNECTED reads int8 weights
+    /// directly (its "hybrid" kernel): the int8 matrices as stored, for exact int8 inference.
+    pub hybrid: Option<HybridNetwork>,
 }
 
 /// The graph with each tensor's producer and consumers.
@@ -53,6 +57,9 @@ struct Constant {
     shape: Vec<usize>,
     data: Vec<f32>,
     storage: Storage,
+    /// The int8 values and scale, when a FULLY_CONNECTED reads them as they are (no DEQUANTIZE
+    /// in between) with one scale and no zero point: TensorFlow Lite's hybrid kernel.
+    int8: Option<Int8Matrix>,
 }
 
 /// What the walk has collected so far.
@@ -62,6 +69,8 @@ struct Found {
     storages: Vec<Storage>,
     clips: Vec<(String, f32)>,
     fully_connected: HashSet<usize>,
+    /// The int8 matrices of hybrid FULLY_CONNECTED ops, by weights key, TFLite's `[out, in]`.
+    int8: HashMap<String, Int8Matrix>,
 }
 
 impl Found {
@@ -75,6 +84,9 @@ impl Found {
         b: Constant,
     ) {
         let (out, inputs) = (w.shape[0], w.shape[1]);
+        if let Some(m) = w.int8 {
+            self.int8.insert(weights_key.clone(), m);
+        }
         self.variables.insert(
             weights_key,
             TfTensor {
@@ -90,6 +102,44 @@ impl Found {
             },
         );
         self.storages.push(w.storage);
+    }
+
+    /// The network in TensorFlow Lite's layouts for hybrid inference: int8 layers as stored,
+    /// float ones from the variables; `None` when no layer is int8 (a float file runs the
+    /// ordinary way).
+    fn hybrid(&self, forget_bias: f32, relu_clip: f32) -> Option<HybridNetwork> {
+        if self.int8.is_empty() {
+            return None;
+        }
+        let layer = |scope: &str, leaf: &str| -> Option<Layer> {
+            let key = format!("{scope}/{leaf}");
+            let weights = match self.int8.get(&key) {
+                Some(m) => Weights::Int8(m.clone()),
+                None => {
+                    let w = self.variables.get(&key)?;
+                    let (inputs, rows) = (w.shape[0], w.shape[1]);
+                    Weights::Float {
+                        rows,
+                        cols: inputs,
+                        data: transpose(&w.data, inputs, rows),
+                    }
+                }
+            };
+            let bias = self.variables.get(&format!("{scope}/bias"))?.data.clone();
+            Layer::new(weights, bias).ok()
+        };
+        Some(HybridNetwork {
+            dense_front: [
+                layer("layer_1", "weights")?,
+                layer("layer_2", "weights")?,
+                layer("layer_3", "weights")?,
+            ],
+            lstm: layer(LSTM_SCOPE, "kernel")?,
+            forget_bias,
+            layer_5: layer("layer_5", "weights")?,
+            layer_6: layer("layer_6", "weights")?,
+            relu_clip,
+        })
     }
 }
 
@@ -306,13 +356,26 @@ impl<'m, 'a> Graph<'m, 'a> {
             (None, None) => return Err(error("it has no data".into())),
         };
         let tensor = &self.model.tensors[source];
-        let (data, storage) =
-            schema::decode(tensor, self.data(source).unwrap_or_default()).map_err(error)?;
-        let shape = tensor.shape.iter().map(|&d| d as usize).collect();
+        let bytes = self.data(source).unwrap_or_default();
+        let (data, storage) = schema::decode(tensor, bytes).map_err(error)?;
+        let shape: Vec<usize> = tensor.shape.iter().map(|&d| d as usize).collect();
+        let int8 = match (&shape[..], &tensor.quantisation) {
+            ([rows, cols], Some(q))
+                if source == t
+                    && storage == Storage::Int8PerTensor
+                    && q.zero_point.iter().all(|&z| z == 0) =>
+            {
+                let values: Vec<i8> = bytes.iter().map(|&b| b as i8).collect();
+                // A matrix hybrid inference cannot use (a −128) runs dequantised instead.
+                Int8Matrix::new(*rows, *cols, &values, q.scale[0]).ok()
+            }
+            _ => None,
+        };
         Ok(Constant {
             shape,
             data,
             storage,
+            int8,
         })
     }
 
@@ -461,12 +524,14 @@ impl<'m, 'a> Graph<'m, 'a> {
         } else {
             Quantisation::Float32
         };
+        let hybrid = found.hybrid(forget_bias, relu_clip);
         Ok(Network {
             variables: found.variables,
             forget_bias,
             relu_clip,
             quantisation,
             steps,
+            hybrid,
         })
     }
 

@@ -21,6 +21,7 @@ use std::collections::HashMap;
 
 use super::metadata::{GraphMetadata, MIN_GRAPH_VERSION};
 use super::tf_layout::{self, LayoutError, TfTensor};
+use crate::model::hybrid::HybridNetwork;
 use flatbuffer::FlatbufferError;
 
 /// How a model's weight matrices were stored in the file (all are `f32` once read).
@@ -67,6 +68,9 @@ pub struct TfliteModel {
     pub metadata: GraphMetadata,
     /// What the weight matrices were stored as.
     pub quantisation: Quantisation,
+    /// The network as TensorFlow Lite's int8 ("hybrid") kernels run it, when the file stores
+    /// int8 weights they read directly (DeepSpeech's and Coqui STT's default export).
+    pub hybrid: Option<HybridNetwork>,
 }
 
 /// Why a file is not a DeepSpeech TensorFlow Lite model this reader can use.
@@ -209,6 +213,7 @@ pub fn read(bytes: &[u8]) -> Result<TfliteModel, TfliteError> {
         relu_clip: network.relu_clip,
         metadata,
         quantisation: network.quantisation,
+        hybrid: network.hybrid,
     })
 }
 
