@@ -27,7 +27,7 @@ print("%-26s %-14s load %6.3f s  CPU/audio %.4f  peak RSS %5d MB" % (
 
 mine() { # cores model
     local log=$out/ours.log
-    taskset -c "$1" /usr/bin/time -f "%U %S %M" "$ours" --model "$2" --audio "$wavs" --json -t \
+    taskset -c "$1" /usr/bin/time -f "%U %S %M" "$ours" --model "$2" --audio "$wavs" --beam_width 500 --json -t \
         >"$out/ours-$(basename "$2")-$1.json" 2>"$log"
     local audio
     audio=$(python3 -c 'import sys,wave,os; d=sys.argv[1]; print(sum(wave.open(os.path.join(d,f)).getnframes() for f in os.listdir(d) if f.endswith(".wav"))/16000)' "$wavs")
@@ -47,7 +47,7 @@ for cores in 0 0-$(($(nproc) - 1)); do
     ref "$cores" ds093 deepspeech "$models/output_graph.pbmm"
     ref "$cores" dstfl deepspeech "$models/output_graph.tflite"
     ref "$cores" coqui stt "$models/output_graph.tflite"
-    for m in output_graph.pbmm output_graph.pb output_graph.tflite model.safetensors; do
+    for m in output_graph.pbmm output_graph.tflite model.safetensors; do
         mine "$cores" "$models/$m"
     done
 done
