@@ -6,7 +6,7 @@
 # own beam width and no scorer, one process per runtime, under `taskset` (1 core, then all).
 #
 # Usage: tools/bench/deepspeech-models.sh MODEL_DIR WAV_DIR VENV_DIR
-#   MODEL_DIR holds output_graph.{pb,pbmm,tflite} (DeepSpeech's export; tools/reference/) and
+#   MODEL_DIR holds output_graph.{pb,pbmm,tflite} (DeepSpeech's export; tools/reference/release_geometry_models.sh) and
 #   model.safetensors; VENV_DIR holds the venvs ds093 (deepspeech), dstfl (deepspeech-tflite) and
 #   coqui (stt==1.4.0), each with numpy<1.24.
 set -euo pipefail
