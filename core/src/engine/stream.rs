@@ -71,7 +71,8 @@ impl Stream {
         Self {
             extractor: MfccExtractor::new(features),
             alphabet: model.config().alphabet(),
-            stale_last_window: model.network().hybrid().is_some(),
+            // The int8 network runs only on the CPU; on a GPU the f32 one runs, as TensorFlow.
+            stale_last_window: model.network().hybrid().is_some() && model.device().is_cpu(),
             beam: None,
             model,
             input_rate: None,
