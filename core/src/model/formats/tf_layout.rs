@@ -104,12 +104,25 @@ fn expect_shape(name: &str, t: &TfTensor, expected: &[usize]) -> Result<(), Layo
     }
 }
 
-/// Transposes a row-major `[rows, cols]` matrix.
+/// Transposes a row-major `[rows, cols]` matrix, in 8 × 8 tiles so that reads and writes both
+/// stay in cache: an element-by-element transpose of a 2048-unit model's matrices was most of an
+/// import's time, and with their power-of-two strides larger tiles map too many lines to the
+/// same cache set (measured on the 2048-unit `.tflite`: 32 × 32 tiles load in 2.0 s, 8 × 8 in
+/// 1.66 s, untiled 2.8 s).
 pub fn transpose(data: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    const TILE: usize = 8;
+    assert_eq!(data.len(), rows * cols, "transpose: {rows} × {cols}");
     let mut out = vec![0f32; data.len()];
-    for r in 0..rows {
-        for c in 0..cols {
-            out[c * rows + r] = data[r * cols + c];
+    for r0 in (0..rows).step_by(TILE) {
+        let r1 = (r0 + TILE).min(rows);
+        for c0 in (0..cols).step_by(TILE) {
+            let c1 = (c0 + TILE).min(cols);
+            for r in r0..r1 {
+                let row = &data[r * cols..(r + 1) * cols];
+                for c in c0..c1 {
+                    out[c * rows + r] = row[c];
+                }
+            }
         }
     }
     out
@@ -269,6 +282,26 @@ mod tests {
     use super::*;
     use crate::alphabet::Alphabet;
     use crate::model::Config;
+
+    /// The tiled transpose moves every element where the definition puts it, for sizes that are
+    /// and are not multiples of the tile.
+    #[test]
+    fn transpose_moves_each_element_to_its_place() {
+        for (rows, cols) in [(1, 1), (3, 70), (64, 32), (33, 95), (0, 4)] {
+            let data: Vec<f32> = (0..rows * cols).map(|i| i as f32).collect();
+            let t = transpose(&data, rows, cols);
+            for r in 0..rows {
+                for c in 0..cols {
+                    assert_eq!(
+                        t[c * rows + r],
+                        data[r * cols + c],
+                        "{rows}×{cols} at {r},{c}"
+                    );
+                }
+            }
+            assert_eq!(transpose(&t, cols, rows), data);
+        }
+    }
 
     #[test]
     fn our_weights_survive_a_round_trip_through_tensorflow_names() {
