@@ -36,6 +36,11 @@ pub enum Error {
     /// [`ScorerFileError`](crate::lm::binary::ScorerFileError)); the message names the file.
     #[error(transparent)]
     ScorerFile(#[from] crate::lm::binary::ScorerFileError),
+    /// A DeepSpeech `.scorer` package or its KenLM model could not be read
+    /// ([`ScorerPackageError`](crate::lm::formats::deepspeech_scorer::ScorerPackageError)); the
+    /// message names the file.
+    #[error(transparent)]
+    ScorerPackage(#[from] crate::lm::formats::deepspeech_scorer::ScorerPackageError),
     /// A tensor operation failed in candle.
     #[error("tensor error: {0}")]
     Candle(#[from] candle::Error),

@@ -118,7 +118,7 @@ fn scorer_vocabulary_comes_from_the_model() {
     let lm = Arc::new(ArpaModel::from_file(fixtures().join("order3.arpa")).unwrap());
     let vocabulary = lm.vocabulary_size();
     let scorer = Scorer::new(lm);
-    let trie = scorer.vocabulary.as_ref().unwrap();
+    let trie = scorer.vocabulary.as_ref().and_then(|v| v.trie()).unwrap();
     assert_eq!(trie.len(), vocabulary - 3);
     assert!(trie.contains("brought"));
     assert!(!trie.contains("<s>"));

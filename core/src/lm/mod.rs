@@ -5,6 +5,7 @@
 
 pub mod arpa;
 pub mod binary;
+pub mod formats;
 pub mod kneser_ney;
 pub mod trie;
 
@@ -65,7 +66,37 @@ pub struct Scorer {
     /// Word insertion bonus (DeepSpeech's default 1.183414).
     pub beta: f32,
     /// When set, words are restricted to this vocabulary as they are spelled.
-    pub vocabulary: Option<Arc<VocabTrie>>,
+    pub vocabulary: Option<Arc<Vocabulary>>,
+}
+
+/// The words a scorer lets the decoder spell.
+#[derive(Debug)]
+pub enum Vocabulary {
+    /// A character trie (ARPA models and our binary scorer files).
+    Trie(Arc<VocabTrie>),
+    /// DeepSpeech's dictionary FST over alphabet labels + 1, from a `.scorer` package
+    /// ([`formats::deepspeech_scorer`]).
+    Fst {
+        /// The dictionary.
+        dictionary: formats::openfst::ConstFst,
+        /// Whether it spells bytes (a package for bytes-output, "UTF-8 mode", models).
+        utf8: bool,
+    },
+}
+
+impl Vocabulary {
+    /// The character trie, when the vocabulary is one.
+    pub fn trie(&self) -> Option<&VocabTrie> {
+        match self {
+            Self::Trie(trie) => Some(trie),
+            Self::Fst { .. } => None,
+        }
+    }
+
+    /// Whether the words are spelled in bytes (a UTF-8 mode package).
+    pub fn is_utf8(&self) -> bool {
+        matches!(self, Self::Fst { utf8: true, .. })
+    }
 }
 
 impl std::fmt::Debug for Scorer {
@@ -74,7 +105,7 @@ impl std::fmt::Debug for Scorer {
             .field("order", &self.lm.order())
             .field("alpha", &self.alpha)
             .field("beta", &self.beta)
-            .field("vocabulary", &self.vocabulary.as_ref().map(|v| v.len()))
+            .field("vocabulary", &self.vocabulary)
             .finish()
     }
 }
@@ -90,7 +121,9 @@ pub const LOG10_E: f32 = std::f32::consts::LOG10_E;
 impl Scorer {
     /// A scorer with DeepSpeech's default weights, restricting words to the model's vocabulary.
     pub fn new(lm: Arc<dyn LanguageModel>) -> Self {
-        let vocabulary = Arc::new(VocabTrie::from_words(lm.words().iter().map(String::as_str)));
+        let vocabulary = Arc::new(Vocabulary::Trie(Arc::new(VocabTrie::from_words(
+            lm.words().iter().map(String::as_str),
+        ))));
         Self {
             lm,
             alpha: DEFAULT_ALPHA,
@@ -101,6 +134,9 @@ impl Scorer {
 
     /// Opens a language model file for the decoder, choosing the format from its first bytes:
     ///
+    /// - a DeepSpeech or Coqui STT `.scorer` package (KenLM's binary header first) is
+    ///   memory-mapped and read in place ([`formats::deepspeech_scorer`]); alpha, beta and the
+    ///   dictionary come from the package;
     /// - a binary scorer file ([`binary::MAGIC`], written by `ds-lm --scorer`) is memory-mapped
     ///   and checked ([`binary::ScorerFile::open`]); alpha, beta and the vocabulary trie come
     ///   from the file;
@@ -129,20 +165,23 @@ impl Scorer {
                 lm: Arc::new(file),
                 alpha,
                 beta,
-                vocabulary: Some(vocabulary),
+                vocabulary: Some(Arc::new(Vocabulary::Trie(vocabulary))),
             });
+        }
+        if formats::kenlm::looks_like_kenlm(&head) {
+            return Ok(Self::from_package(
+                formats::deepspeech_scorer::ScorerPackage::open(path)?,
+            ));
         }
         if looks_like_arpa(&head) {
             return Ok(Self::new(Arc::new(ArpaModel::from_file(path)?)));
         }
         let what = if head.is_empty() {
             "the file is empty".to_string()
-        } else if head.starts_with(b"mmap lm http://kheafield.com/code") {
-            "this is a KenLM binary file: convert its ARPA with `ds-lm --arpa_in`".to_string()
         } else if head.starts_with(&[0x1f, 0x8b]) {
             "this is gzip data: decompress it first".to_string()
         } else {
-            "neither a scorer file (no DSSCORER header) nor an ARPA file (no \\data\\ header)"
+            "neither a scorer (no DSSCORER or KenLM header) nor an ARPA file (no \\data\\ header)"
                 .to_string()
         };
         Err(binary::ScorerFileError::Invalid {
@@ -150,6 +189,20 @@ impl Scorer {
             reason: what,
         }
         .into())
+    }
+
+    /// The scorer of a DeepSpeech `.scorer` package: its KenLM model, its default weights (as
+    /// DeepSpeech reads them: doubles passed on as floats) and its dictionary.
+    pub fn from_package(package: formats::deepspeech_scorer::ScorerPackage) -> Self {
+        Self {
+            alpha: package.alpha as f32,
+            beta: package.beta as f32,
+            vocabulary: Some(Arc::new(Vocabulary::Fst {
+                dictionary: package.dictionary,
+                utf8: package.utf8,
+            })),
+            lm: Arc::new(package.lm),
+        }
     }
 
     /// A binary scorer built into the program (`include_bytes!`), checked as
@@ -161,7 +214,7 @@ impl Scorer {
             lm: Arc::new(file),
             alpha,
             beta,
-            vocabulary: Some(vocabulary),
+            vocabulary: Some(Arc::new(Vocabulary::Trie(vocabulary))),
         })
     }
 

@@ -72,10 +72,11 @@ impl LmTerms<'_> {
         f64::from(lm.log10_prob(&context, id)) / f64::from(NUM_FLT_LOGE)
     }
 
-    /// Sum of the hot-word boosts of the n-gram's words.
+    /// Sum of the hot-word boosts of the n-gram's words (summed in `float`, as DeepSpeech's
+    /// `hot_boost`).
     fn boost(&self, ngram: &[String]) -> f64 {
         self.hot_words.map_or(0.0, |h| {
-            ngram.iter().filter_map(|w| h.boost(w)).map(f64::from).sum()
+            f64::from(ngram.iter().filter_map(|w| h.boost(w)).sum::<f32>())
         })
     }
 

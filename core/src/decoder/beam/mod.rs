@@ -254,8 +254,8 @@ impl BeamDecoder {
         let vocabulary = lm
             .scorer
             .and_then(|s| s.vocabulary.as_deref())
-            .map(|trie| Vocabulary {
-                trie,
+            .map(|words| Vocabulary {
+                words,
                 symbols,
                 space,
             });

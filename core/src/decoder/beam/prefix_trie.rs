@@ -1,7 +1,7 @@
 //! The prefix trie shared by all beams (DeepSpeech's `PathTrie`), arena-allocated, and the tree
 //! of per-character timesteps (DeepSpeech's `TimestepTreeNode`).
 
-use crate::lm::VocabTrie;
+use crate::lm::{VocabTrie, Vocabulary as Words};
 
 /// "No node" in the arenas.
 pub(super) const NONE: u32 = u32::MAX;
@@ -88,8 +88,8 @@ struct HistoryNode {
 
 /// How a new label may extend a prefix under a vocabulary restriction.
 pub(super) struct Vocabulary<'a> {
-    /// Words as a character trie.
-    pub trie: &'a VocabTrie,
+    /// The scorer's words.
+    pub words: &'a Words,
     /// Alphabet symbols by label.
     pub symbols: &'a [char],
     /// The space label.
@@ -97,13 +97,35 @@ pub(super) struct Vocabulary<'a> {
 }
 
 impl Vocabulary<'_> {
-    /// DeepSpeech's dictionary FST (each word followed by a space, back to the start after the
-    /// space): the state after `label` from `state`, if allowed.
-    fn next(&self, state: u32, label: usize) -> Option<u32> {
-        if Some(label) == self.space {
-            return self.trie.is_word_end(state).then_some(VocabTrie::ROOT);
+    /// The state of the empty prefix (DeepSpeech's `set_dictionary`: the FST's start).
+    fn start(&self) -> u32 {
+        match self.words {
+            Words::Trie(_) => VocabTrie::ROOT,
+            Words::Fst { dictionary, .. } => dictionary.start(),
         }
-        self.trie.child(state, self.symbols[label])
+    }
+
+    /// DeepSpeech's `PathTrie::get_path_trie` walk of its dictionary FST: the state after
+    /// `label` from `state`, if allowed. The FST spells label + 1; reaching a final state (after
+    /// a word's space, or after a whole word in UTF-8 mode) goes back to the start. A character
+    /// trie is walked the same way, each word followed by a space.
+    fn next(&self, state: u32, label: usize) -> Option<u32> {
+        match self.words {
+            Words::Trie(trie) => {
+                if Some(label) == self.space {
+                    return trie.is_word_end(state).then_some(VocabTrie::ROOT);
+                }
+                trie.child(state, self.symbols[label])
+            }
+            Words::Fst { dictionary, .. } => {
+                let next = dictionary.next(state, i32::try_from(label + 1).ok()?)?;
+                Some(if dictionary.is_final(next) {
+                    dictionary.start()
+                } else {
+                    next
+                })
+            }
+        }
     }
 }
 
@@ -166,7 +188,14 @@ impl PrefixTrie {
             return Some(existing);
         }
         let vocab = match vocabulary {
-            Some(v) => v.next(self.nodes[parent as usize].vocab, label)?,
+            Some(v) => {
+                let state = if parent == Self::ROOT {
+                    v.start()
+                } else {
+                    self.nodes[parent as usize].vocab
+                };
+                v.next(state, label)?
+            }
             None => VocabTrie::ROOT,
         };
         let id = self.alloc(Node::new(label as i32, parent, vocab));

@@ -1,0 +1,227 @@
+//! OpenFST's `ConstFst<StdArc>` binary format (OpenFST 1.6, `fst/const-fst.h`), read in place:
+//! the dictionary of DeepSpeech's `.scorer` packages.
+//!
+//! Layout (little-endian): the `FstHeader` (`int32` magic 2125659606, the strings `"const"` and
+//! `"standard"` each as `int32` length + bytes, `int32` version, `int32` flags, `uint64`
+//! properties, `int64` start, `int64` number of states, `int64` number of arcs); when the file is
+//! aligned (version 1, or the aligned flag), padding up to the next multiple of 16 bytes of the
+//! *file*; the states (`{f32 final weight, u32 first arc, u32 arcs, u32 input ε, u32 output
+//! ε}`); padding again; the arcs (`{i32 input label, i32 output label, f32 weight, i32 next
+//! state}`), sorted by input label within each state in DeepSpeech's dictionaries.
+
+use std::sync::Arc;
+
+use super::{FileBytes, LeBytes};
+
+/// OpenFST's `kFstMagicNumber`.
+pub const FST_MAGIC: i32 = 2_125_659_606;
+/// `FstHeader::HAS_ISYMBOLS | HAS_OSYMBOLS`.
+const HAS_SYMBOLS: i32 = 0x1 | 0x2;
+/// `FstHeader::IS_ALIGNED`.
+const IS_ALIGNED: i32 = 0x4;
+/// `kILabelSorted` in the properties.
+const ILABEL_SORTED: u64 = 0x1000_0000;
+/// `MappedFile::kArchAlignment`.
+const ALIGNMENT: usize = 16;
+const STATE_BYTES: usize = 20;
+const ARC_BYTES: usize = 16;
+
+/// A state id.
+pub type StateId = u32;
+
+/// A `ConstFst<StdArc>` over bytes of a file.
+pub struct ConstFst {
+    bytes: Arc<FileBytes>,
+    start: StateId,
+    states: usize,
+    arcs: usize,
+    /// Byte offsets of the state and arc arrays.
+    states_at: usize,
+    arcs_at: usize,
+    sorted: bool,
+    /// Where the FST ends in the bytes.
+    end: usize,
+}
+
+impl std::fmt::Debug for ConstFst {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConstFst")
+            .field("states", &self.states)
+            .field("arcs", &self.arcs)
+            .finish()
+    }
+}
+
+/// Reads an OpenFST string: `int32` length, then the bytes.
+fn read_string(bytes: &[u8], at: &mut usize) -> Result<String, String> {
+    let len = bytes
+        .i32_at(*at)
+        .ok_or("the FST header is cut short")?;
+    let len = usize::try_from(len).map_err(|_| format!("a string of length {len}"))?;
+    let text = bytes
+        .get(*at + 4..*at + 4 + len.min(256))
+        .filter(|_| len <= 256)
+        .ok_or("the FST header is cut short or damaged")?;
+    *at += 4 + len;
+    Ok(String::from_utf8_lossy(text).into_owned())
+}
+
+impl ConstFst {
+    /// Reads the FST that starts at byte `at` of `bytes`, as OpenFST's `ConstFst::Read` does.
+    /// The header and the sizes are checked here; the states and arcs are read lazily (a large
+    /// dictionary costs memory only for the pages a search touches), each read checked, so a
+    /// damaged FST refuses words but never reads out of bounds.
+    pub fn read(bytes: Arc<FileBytes>, at: usize) -> Result<Self, String> {
+        let mut pos = at;
+        let magic = bytes.i32_at(pos).ok_or("no FST after the header")?;
+        if magic != FST_MAGIC {
+            return Err(format!(
+                "no OpenFST magic number at byte {at} (found {magic:#x})"
+            ));
+        }
+        pos += 4;
+        let fst_type = read_string(&bytes, &mut pos)?;
+        let arc_type = read_string(&bytes, &mut pos)?;
+        if fst_type != "const" || arc_type != "standard" {
+            return Err(format!(
+                "a {fst_type:?} FST with {arc_type:?} arcs, expected \"const\" with \"standard\""
+            ));
+        }
+        let cut = || "the FST header is cut short".to_string();
+        let version = bytes.i32_at(pos).ok_or_else(cut)?;
+        let flags = bytes.i32_at(pos + 4).ok_or_else(cut)?;
+        let properties = bytes.u64_at(pos + 8).ok_or_else(cut)?;
+        let start = bytes.i64_at(pos + 16).ok_or_else(cut)?;
+        let states = bytes.i64_at(pos + 24).ok_or_else(cut)?;
+        let arcs = bytes.i64_at(pos + 32).ok_or_else(cut)?;
+        pos += 40;
+        if !(1..=2).contains(&version) {
+            return Err(format!("ConstFst version {version}, expected 1 or 2"));
+        }
+        if flags & HAS_SYMBOLS != 0 {
+            return Err("the FST carries symbol tables, DeepSpeech's never do".into());
+        }
+        let (Ok(states), Ok(arcs)) = (usize::try_from(states), usize::try_from(arcs)) else {
+            return Err(format!("{states} states and {arcs} arcs"));
+        };
+        if states == 0 || start < 0 || start as usize >= states || states > u32::MAX as usize {
+            return Err(format!("start state {start} of {states}"));
+        }
+        let aligned = version == 1 || flags & IS_ALIGNED != 0;
+        let align = |p: usize| if aligned { p.div_ceil(ALIGNMENT) * ALIGNMENT } else { p };
+        let states_at = align(pos);
+        let arcs_at = align(
+            states
+                .checked_mul(STATE_BYTES)
+                .and_then(|b| b.checked_add(states_at))
+                .ok_or("too many states")?,
+        );
+        let end = arcs
+            .checked_mul(ARC_BYTES)
+            .and_then(|b| b.checked_add(arcs_at))
+            .ok_or("too many arcs")?;
+        if end > bytes.len() {
+            return Err(format!(
+                "{states} states and {arcs} arcs need {} bytes, the file has {}",
+                end - at,
+                bytes.len().saturating_sub(at)
+            ));
+        }
+        Ok(Self {
+            bytes,
+            start: start as StateId,
+            states,
+            arcs,
+            states_at,
+            arcs_at,
+            sorted: properties & ILABEL_SORTED != 0,
+            end,
+        })
+    }
+
+    /// The start state.
+    pub fn start(&self) -> StateId {
+        self.start
+    }
+
+    /// Number of states.
+    pub fn num_states(&self) -> usize {
+        self.states
+    }
+
+    /// Number of arcs.
+    pub fn num_arcs(&self) -> usize {
+        self.arcs
+    }
+
+    /// The byte just past the FST.
+    pub fn end(&self) -> usize {
+        self.end
+    }
+
+    /// The state's arcs: first index and count, clamped to the arc array.
+    fn arc_range(&self, state: StateId) -> (usize, usize) {
+        let at = self.states_at + state as usize * STATE_BYTES;
+        let first = (self.bytes.u32_at(at + 4).unwrap_or(0) as usize).min(self.arcs);
+        let count = (self.bytes.u32_at(at + 8).unwrap_or(0) as usize).min(self.arcs - first);
+        (first, count)
+    }
+
+    /// Whether `state` is final (its final weight is not the tropical zero, +∞).
+    pub fn is_final(&self, state: StateId) -> bool {
+        self.bytes
+            .f32_at(self.states_at + state as usize * STATE_BYTES)
+            .is_some_and(|w| w != f32::INFINITY)
+    }
+
+    /// Arc `index`: its input label and next state (a next state out of range reads as
+    /// `u32::MAX`, which [`Self::next`] refuses).
+    fn arc(&self, index: usize) -> (i32, StateId) {
+        let at = self.arcs_at + index * ARC_BYTES;
+        let next = self.bytes.i32_at(at + 12).unwrap_or(-1);
+        let next = if next >= 0 && (next as usize) < self.states {
+            next as StateId
+        } else {
+            StateId::MAX
+        };
+        (self.bytes.i32_at(at).unwrap_or(-1), next)
+    }
+
+    /// The state reached from `state` by the arc with input `label`, as OpenFST's
+    /// `SortedMatcher::Find` finds it (binary search when the arcs are sorted).
+    pub fn next(&self, state: StateId, label: i32) -> Option<StateId> {
+        if state as usize >= self.states {
+            return None;
+        }
+        let (first, count) = self.arc_range(state);
+        if self.sorted {
+            let (mut lo, mut hi) = (first, first + count);
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                let (l, next) = self.arc(mid);
+                match l.cmp(&label) {
+                    std::cmp::Ordering::Less => lo = mid + 1,
+                    std::cmp::Ordering::Greater => hi = mid,
+                    std::cmp::Ordering::Equal => return (next != StateId::MAX).then_some(next),
+                }
+            }
+            None
+        } else {
+            (first..first + count)
+                .map(|i| self.arc(i))
+                .find(|&(l, _)| l == label)
+                .map(|(_, next)| next)
+                .filter(|&next| next != StateId::MAX)
+        }
+    }
+
+    /// The arcs of `state`: (input label, next state).
+    pub fn arcs(&self, state: StateId) -> impl Iterator<Item = (i32, StateId)> + '_ {
+        let (first, count) = if (state as usize) < self.states {
+            self.arc_range(state)
+        } else {
+            (0, 0)
+        };
+        (first..first + count).map(|i| self.arc(i))
+    }
+}
