@@ -176,7 +176,11 @@ fn utf8_dictionaries_spell_bytes() {
             );
         }
     }
-    assert_eq!(spell(&package, &[i32::from(b'Q')]), None, "not in the corpus");
+    assert_eq!(
+        spell(&package, &[i32::from(b'Q')]),
+        None,
+        "not in the corpus"
+    );
 }
 
 #[test]
@@ -206,11 +210,22 @@ fn broken_packages_are_refused_with_the_reason() {
         std::fs::write(&path, bytes).unwrap();
         let err = Scorer::from_file(&path).unwrap_err().to_string();
         assert!(err.contains(name), "{name}: {err}");
-        assert!(err.contains(reason), "{name}: {err:?} should say {reason:?}");
+        assert!(
+            err.contains(reason),
+            "{name}: {err:?} should say {reason:?}"
+        );
     };
-    check("kenlm-only.binary", &good[..end], "without DeepSpeech's dictionary");
+    check(
+        "kenlm-only.binary",
+        &good[..end],
+        "without DeepSpeech's dictionary",
+    );
     check("in-header.scorer", &good[..100], "ends inside its header");
-    check("in-search.scorer", &good[..end - 10], "header says the model takes");
+    check(
+        "in-search.scorer",
+        &good[..end - 10],
+        "header says the model takes",
+    );
     check("in-trie-header.scorer", &good[..end + 12], "cut short");
     check("in-fst.scorer", &good[..good.len() - 100], "dictionary");
     let mut magic = good.clone();
@@ -253,7 +268,8 @@ fn damaged_packages_never_panic() {
             let at = (next() % bytes.len() as u64) as usize;
             bytes[at] = next() as u8;
         }
-        let Ok(package) = ScorerPackage::from_bytes(Arc::new(FileBytes::Owned(bytes)), Path::new("x"))
+        let Ok(package) =
+            ScorerPackage::from_bytes(Arc::new(FileBytes::Owned(bytes)), Path::new("x"))
         else {
             continue;
         };

@@ -302,7 +302,11 @@ fn vocabulary_blocks_unknown_words() {
     let lp = bat_or_cat();
     let no_bat = scorer(&[("cat", -2.0), ("at", -2.0)], true);
     assert_eq!(
-        no_bat.vocabulary.as_ref().and_then(|v| v.trie()).map(|t| t.len()),
+        no_bat
+            .vocabulary
+            .as_ref()
+            .and_then(|v| v.trie())
+            .map(|t| t.len()),
         Some(2)
     );
     let text = decode_with(&lp, Some(&no_bat), None);

@@ -97,7 +97,9 @@ impl ScorerPackage {
                     .into(),
             ));
         }
-        let magic = bytes.i32_at(at).ok_or_else(|| invalid("cut short after the model".into()))?;
+        let magic = bytes
+            .i32_at(at)
+            .ok_or_else(|| invalid("cut short after the model".into()))?;
         if magic != MAGIC {
             return Err(invalid(format!(
                 "no 'TRIE' header after the KenLM model at byte {at} (found {:?})",

@@ -54,9 +54,7 @@ impl std::fmt::Debug for ConstFst {
 
 /// Reads an OpenFST string: `int32` length, then the bytes.
 fn read_string(bytes: &[u8], at: &mut usize) -> Result<String, String> {
-    let len = bytes
-        .i32_at(*at)
-        .ok_or("the FST header is cut short")?;
+    let len = bytes.i32_at(*at).ok_or("the FST header is cut short")?;
     let len = usize::try_from(len).map_err(|_| format!("a string of length {len}"))?;
     let text = bytes
         .get(*at + 4..*at + 4 + len.min(256))
@@ -108,7 +106,13 @@ impl ConstFst {
             return Err(format!("start state {start} of {states}"));
         }
         let aligned = version == 1 || flags & IS_ALIGNED != 0;
-        let align = |p: usize| if aligned { p.div_ceil(ALIGNMENT) * ALIGNMENT } else { p };
+        let align = |p: usize| {
+            if aligned {
+                p.div_ceil(ALIGNMENT) * ALIGNMENT
+            } else {
+                p
+            }
+        };
         let states_at = align(pos);
         let arcs_at = align(
             states

@@ -44,7 +44,11 @@ pub fn required_bits(max: u64) -> u8 {
 
 /// `(1 << bits) - 1`.
 pub fn mask(bits: u8) -> u64 {
-    if bits >= 64 { u64::MAX } else { (1u64 << bits) - 1 }
+    if bits >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << bits) - 1
+    }
 }
 
 /// KenLM's `MurmurHash64A` with seed 0 (little-endian), the key of a vocabulary word.

@@ -531,7 +531,11 @@ mod tests {
     #[test]
     fn foreign_bytes_get_a_reason() {
         assert!(read_header(b"hello").unwrap_err().contains("no KenLM"));
-        assert!(read_header(MAGIC_INCOMPLETE).unwrap_err().contains("did not finish"));
+        assert!(
+            read_header(MAGIC_INCOMPLETE)
+                .unwrap_err()
+                .contains("did not finish")
+        );
         let mut v4 = b"mmap lm http://kheafield.com/code format version 4\n\0".to_vec();
         v4.resize(200, 0);
         assert!(read_header(&v4).unwrap_err().contains("version 4"));

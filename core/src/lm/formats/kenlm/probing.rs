@@ -200,9 +200,17 @@ mod tests {
         };
         assert_eq!(table.find(&bytes, 5), Some(24));
         assert_eq!(table.find(&bytes, 8), Some(0));
-        assert_eq!(table.find(&bytes, 11), None, "bucket 2, then 0, then the empty 1");
+        assert_eq!(
+            table.find(&bytes, 11),
+            None,
+            "bucket 2, then 0, then the empty 1"
+        );
         let full = vec![0xffu8; 36];
-        assert_eq!(table.find(&full, 7), None, "a full table ends after one pass");
+        assert_eq!(
+            table.find(&full, 7),
+            None,
+            "a full table ends after one pass"
+        );
     }
 
     #[test]

@@ -29,7 +29,8 @@ impl Quantization {
     /// Byte offset of order `order_minus_2 + 2`'s probability table (the longest order's when
     /// `order_minus_2` is the last).
     fn prob_table(&self, order_minus_2: usize) -> usize {
-        self.tables + order_minus_2 * 4 * ((1usize << self.prob_bits) + (1usize << self.backoff_bits))
+        self.tables
+            + order_minus_2 * 4 * ((1usize << self.prob_bits) + (1usize << self.backoff_bits))
     }
 
     fn backoff_table(&self, order_minus_2: usize) -> usize {
@@ -205,10 +206,7 @@ impl TrieModel {
         let quant = if quantized {
             let head: [u8; 3] = bytes.array(at).ok_or_else(cut)?;
             if head[0] != 2 {
-                return Err(format!(
-                    "quantization version {}, expected 2",
-                    head[0]
-                ));
+                return Err(format!("quantization version {}, expected 2", head[0]));
             }
             let (prob_bits, backoff_bits) = (head[1], head[2]);
             if !(1..=25).contains(&prob_bits) || !(1..=25).contains(&backoff_bits) {
@@ -424,7 +422,11 @@ mod tests {
     fn chop_bits_trades_table_size_for_inline_bits() {
         // Few pointers into a large next order: no table entries are worth it beyond the
         // point where 64 bits per table entry exceed the inline bits saved.
-        assert_eq!(chop_bits(10, 1000, 0), 0, "nothing configured, nothing chopped");
+        assert_eq!(
+            chop_bits(10, 1000, 0),
+            0,
+            "nothing configured, nothing chopped"
+        );
         let chop = chop_bits(1_000_000, 1_000_000, 255);
         assert!(chop > 0 && chop <= required_bits(1_000_000));
     }
