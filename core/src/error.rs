@@ -391,6 +391,14 @@ pub enum DecoderError {
     /// A hot-word or its boost cannot be used.
     #[error("invalid hot-word: {0}")]
     HotWord(String),
+    /// The scorer spells words in bytes (a DeepSpeech package for "bytes output mode" models)
+    /// but the model outputs characters.
+    #[error(
+        "the scorer is a bytes-output (UTF-8 mode) package, made for models that output bytes; \
+         this model outputs the characters of its alphabet: use a package built with \
+         `generate_scorer_package --alphabet ALPHABET --force_bytes_output_mode false`"
+    )]
+    Utf8Scorer,
 }
 
 /// Why an ARPA language model could not be loaded.

@@ -13,6 +13,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use deepspeech_core::engine::Model;
+use deepspeech_core::lm::Scorer;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -75,7 +76,8 @@ struct Reference {
     transcript: String,
 }
 
-fn references(name: &str) -> (usize, Vec<Reference>) {
+/// The beam width, the scorer package used (if any) and the utterances of a reference run.
+fn references(name: &str) -> (usize, Option<String>, Vec<Reference>) {
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(fixture(name)).unwrap()).unwrap();
     let rows = json["utterances"]
@@ -88,7 +90,8 @@ fn references(name: &str) -> (usize, Vec<Reference>) {
             transcript: u["transcript"].as_str().unwrap().to_owned(),
         })
         .collect();
-    (json["beam_width"].as_u64().unwrap() as usize, rows)
+    let scorer = json.get("scorer").map(|s| s.as_str().unwrap().to_owned());
+    (json["beam_width"].as_u64().unwrap() as usize, scorer, rows)
 }
 
 /// Our transcripts of every reference utterance with `model`, against libdeepspeech's.
@@ -104,13 +107,20 @@ fn assert_same_transcripts(model: &str, reference: &str) {
 
 /// How many of the reference utterances we transcribe as the reference run did.
 fn same_transcripts(model: &str, reference: &str) -> usize {
-    references(reference).1.len() - differing_transcripts(model, reference).len()
+    references(reference).2.len() - differing_transcripts(model, reference).len()
 }
 
 /// The utterances we transcribe differently from the reference run, with both transcripts.
 fn differing_transcripts(model: &str, reference: &str) -> Vec<String> {
-    let model = Arc::new(Model::load(fixture(model)).unwrap());
-    let (beam_width, refs) = references(reference);
+    let mut model = Model::load(fixture(model)).unwrap();
+    let (beam_width, scorer, refs) = references(reference);
+    if let Some(package) = scorer {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/scorer")
+            .join(package);
+        model.set_scorer(Some(Scorer::from_file(path).unwrap()));
+    }
+    let model = Arc::new(model);
     assert!(refs.len() >= 50);
     assert_eq!(
         model.beam_config().beam_width,
@@ -138,6 +148,16 @@ fn differing_transcripts(model: &str, reference: &str) -> Vec<String> {
         }
     }
     differ
+}
+
+#[test]
+fn with_a_scorer_package_memmapped_graph_transcribes_as_libdeepspeech() {
+    assert_same_transcripts("ldc93s1-64.pbmm", "transcripts-pbmm-scorer.json");
+}
+
+#[test]
+fn with_a_scorer_package_int8_tflite_transcribes_as_libdeepspeech_tflite() {
+    assert_same_transcripts("ldc93s1-64.tflite", "transcripts-tflite-scorer.json");
 }
 
 #[test]
@@ -450,4 +470,73 @@ fn ds_train_fine_tunes_from_a_deepspeech_checkpoint() {
         "the width came from the checkpoint"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `deepspeech --log_probs`: the file holds TensorFlow's probabilities (as logs), and decoding it
+/// with the same scorer gives the transcript the command printed, which is libdeepspeech's.
+#[test]
+fn cli_log_probs_are_the_decoders_input() {
+    let dir = std::env::temp_dir().join(format!("ds-log-probs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let package = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/scorer/word-order5-trie-q8-a255.scorer");
+    let npy = dir.join("ldc.npy");
+    let run = |extra: &[&Path]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_deepspeech"));
+        cmd.arg("--model")
+            .arg(fixture("ldc93s1-64.pbmm"))
+            .arg("--scorer")
+            .arg(&package)
+            .arg("--audio");
+        cmd.args(extra);
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let wav = shared("ldc93s1/LDC93S1.wav");
+    let printed = run(&[&wav, Path::new("--log_probs"), &npy]);
+    let bytes = std::fs::read(&npy).unwrap();
+    let file = npyz::NpyFile::new(&bytes[..]).unwrap();
+    let shape = file.shape().to_vec();
+    let log_probs = file.into_vec::<f32>().unwrap();
+    let (tf_shape, tf) = read_npy("LDC93S1.probs-pb.npy");
+    assert_eq!(shape, [tf_shape[0] as u64, 29]);
+    let worst = log_probs
+        .iter()
+        .zip(&tf)
+        .map(|(l, p)| (l.exp() - p).abs())
+        .fold(0f32, f32::max);
+    assert!(worst < 1e-5, "max |Δp| {worst}");
+    let scorer = Scorer::from_file(&package).unwrap();
+    let config = deepspeech_core::decoder::BeamConfig {
+        beam_width: 100,
+        ..Default::default()
+    };
+    let alphabet = deepspeech_core::Alphabet::english();
+    let decoded = deepspeech_core::decoder::beam_search(
+        &log_probs,
+        29,
+        &alphabet,
+        &config,
+        Some(&scorer),
+        None,
+    )
+    .unwrap();
+    let (_, _, refs) = references("transcripts-pbmm-scorer.json");
+    assert_eq!(printed.trim(), decoded[0].text);
+    assert_eq!(decoded[0].text, refs[0].transcript.trim());
+
+    // Several files: a folder of <audio name>.npy.
+    let folder = dir.join("many");
+    let lj = shared("ljspeech/wavs/LJ001-0001.wav");
+    run(&[&wav, &lj, Path::new("--log_probs"), &folder]);
+    for name in ["LDC93S1.npy", "LJ001-0001.npy"] {
+        assert!(folder.join(name).is_file(), "{name}");
+    }
+    assert_eq!(std::fs::read(folder.join("LDC93S1.npy")).unwrap(), bytes);
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -123,3 +123,21 @@ fn matches_ds_ctcdecoder_with_scorer_packages() {
         "{dead_ranks} of {total} candidates dead"
     );
 }
+
+#[test]
+fn bytes_output_packages_are_refused_with_the_reason() {
+    let scorer = Scorer::from_file(fixtures().join("utf8-order4-trie-q8-a255.scorer")).unwrap();
+    let alphabet = Alphabet::english();
+    let log_probs = vec![-(29f32.ln()); 29 * 4];
+    let err = beam_search(
+        &log_probs,
+        29,
+        &alphabet,
+        &BeamConfig::default(),
+        Some(&scorer),
+        None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("bytes-output (UTF-8 mode)"), "{err}");
+}

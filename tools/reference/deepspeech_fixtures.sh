@@ -65,6 +65,12 @@ for f in pb pbmm; do
     "$work/ds093/bin/python" "$repo/tools/reference/deepspeech_transcripts.py" "ldc93s1-64.$f" "transcripts-$f.json"
 done
 "$work/dstfl/bin/python" "$repo/tools/reference/deepspeech_transcripts.py" ldc93s1-64.tflite transcripts-tflite.json
+# With a DeepSpeech scorer package (tools/reference/scorer_packages.py makes it).
+package="$repo/core/tests/fixtures/scorer/word-order5-trie-q8-a255.scorer"
+"$work/ds093/bin/python" "$repo/tools/reference/deepspeech_transcripts.py" ldc93s1-64.pbmm \
+    transcripts-pbmm-scorer.json "$package"
+"$work/dstfl/bin/python" "$repo/tools/reference/deepspeech_transcripts.py" ldc93s1-64.tflite \
+    transcripts-tflite-scorer.json "$package"
 sox "$shared/ljspeech/wavs/LJ001-0001.wav" --bits 16 --channels 1 --rate 16000 \
     --encoding signed-integer --no-dither "$work/LJ001-0001.wav"
 "$work/tf115/bin/python" "$repo/tools/reference/deepspeech_logits.py" ldc93s1-64.pb ldc93s1-64.tflite . \

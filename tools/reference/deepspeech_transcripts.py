@@ -60,8 +60,10 @@ def main():
             "transcript": model.stt(audio),
         })
     with open(out, "w") as f:
-        json.dump({"model": os.path.basename(model_path), "beam_width": model.beamWidth(),
-                   "utterances": results}, f, indent=1)
+        meta = {"model": os.path.basename(model_path), "beam_width": model.beamWidth()}
+        if len(sys.argv) > 3:
+            meta["scorer"] = os.path.basename(sys.argv[3])
+        json.dump({**meta, "utterances": results}, f, indent=1)
         f.write("\n")
 
 

@@ -41,7 +41,8 @@ struct Args {
     /// Print model-loading and inference timings to stderr.
     #[arg(short = 't')]
     timings: bool,
-    /// External scorer: a binary scorer from `ds-lm --scorer`, or an ARPA language model;
+    /// External scorer: a DeepSpeech or Coqui STT `.scorer` package, a binary scorer from
+    /// `ds-lm --scorer`, or an ARPA language model;
     /// `none` decodes without one. Default: the embedded English scorer with the embedded
     /// model, none with a model given by --model.
     #[arg(long)]
@@ -66,6 +67,13 @@ struct Args {
     /// words; otherwise one line each). Default: 3 with --json, as DeepSpeech's client; else 1.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     candidate_transcripts: Option<u32>,
+    /// Also write the acoustic model's per-frame natural-log probabilities, the decoder's
+    /// input (float32 `[frames, classes]`, blank last), as a NumPy .npy file: to this file with
+    /// one audio file, into this folder (created if needed) as `<audio name>.npy` with several.
+    /// Any decoder (DeepSpeech's ds_ctcdecoder, ours, yours) can then be compared on exactly
+    /// the same input.
+    #[arg(long, value_name = "FILE.npy")]
+    log_probs: Option<PathBuf>,
     /// Compute device of the acoustic model: cpu, cuda or cuda:N (CUDA needs a build with
     /// `--features cuda`). Decoding always runs on the CPU.
     #[arg(long, default_value = "cpu")]
@@ -146,10 +154,12 @@ fn run(args: Args) -> Result<()> {
         eprintln!("Loaded model in {:.3}s.", started.elapsed().as_secs_f64());
     }
     let many = files.len() > 1;
+    let log_prob_paths = log_prob_paths(args.log_probs.as_deref(), &files)?;
     let mut failed = 0;
-    for file in &files {
+    for (i, file) in files.iter().enumerate() {
+        let log_probs = log_prob_paths.as_ref().map(|p| p[i].as_path());
         // One unreadable file does not stop the others; the exit status still says so.
-        if let Err(e) = transcribe(&model, file, &args, many) {
+        if let Err(e) = transcribe(&model, file, &args, many, log_probs) {
             if !many {
                 return Err(e);
             }
@@ -170,17 +180,74 @@ fn candidates(args: &Args) -> usize {
         .map_or(if args.json { 3 } else { 1 }, |n| n as usize)
 }
 
-fn transcribe(model: &Arc<Model>, file: &Path, args: &Args, many: bool) -> Result<()> {
+/// Where `--log_probs` writes each file's probabilities: the path itself for one audio file;
+/// for several, `<audio name>.npy` in that folder (refusing two inputs of the same name).
+fn log_prob_paths(target: Option<&Path>, files: &[PathBuf]) -> Result<Option<Vec<PathBuf>>> {
+    let Some(target) = target else {
+        return Ok(None);
+    };
+    if files.len() == 1 {
+        return Ok(Some(vec![target.to_owned()]));
+    }
+    std::fs::create_dir_all(target)
+        .with_context(|| format!("cannot create the --log_probs folder {}", target.display()))?;
+    let mut seen = std::collections::HashSet::new();
+    let mut paths = Vec::with_capacity(files.len());
+    for file in files {
+        let stem = file.file_stem().unwrap_or(file.as_os_str());
+        if !seen.insert(stem.to_owned()) {
+            bail!(
+                "two audio files are named {}: their --log_probs files would collide",
+                stem.to_string_lossy()
+            );
+        }
+        paths.push(target.join(stem).with_extension("npy"));
+    }
+    Ok(Some(paths))
+}
+
+/// A float32 `[rows, cols]` array as a NumPy `.npy` file (format 1.0, C order).
+fn npy_bytes(values: &[f32], cols: usize) -> Vec<u8> {
+    let rows = values.len() / cols.max(1);
+    let mut header =
+        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    // Magic (6) + version (2) + length (2) + header + newline, padded to 64 bytes.
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = Vec::with_capacity(10 + header.len() + 4 * values.len());
+    out.extend_from_slice(b"\x93NUMPY\x01\x00");
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for v in values {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
+fn transcribe(
+    model: &Arc<Model>,
+    file: &Path,
+    args: &Args,
+    many: bool,
+    log_probs_path: Option<&Path>,
+) -> Result<()> {
     let (audio, info) = read_wav(file)?;
     let started = Instant::now();
-    let transcripts = match args.stream {
+    let (transcripts, log_probs) = match args.stream {
         Some(ms) => stream(model, &audio.samples, info.sample_rate, ms, args)?,
         None => {
             let mut stream = model.create_stream();
             stream.feed_audio(&audio.samples, info.sample_rate, 1)?;
-            stream.finish_with_metadata(candidates(args))?
+            stream.finish_with_metadata_and_log_probs(candidates(args))?
         }
     };
+    if let Some(path) = log_probs_path {
+        let classes = model.config().n_classes();
+        deepspeech_core::model::io::write_file_atomic(path, &[&npy_bytes(&log_probs, classes)])
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     if args.timings {
         eprintln!(
             "Inference took {:.3}s for {:.3}s audio file.",
@@ -198,7 +265,7 @@ fn stream(
     rate: u32,
     ms: u32,
     args: &Args,
-) -> Result<Vec<Transcript>> {
+) -> Result<(Vec<Transcript>, Vec<f32>)> {
     let chunk = ((rate as usize * ms as usize) / 1000).max(1);
     let mut stream = model.create_stream();
     let mut last = String::new();
@@ -210,7 +277,7 @@ fn stream(
             last = partial.text;
         }
     }
-    Ok(stream.finish_with_metadata(candidates(args))?)
+    Ok(stream.finish_with_metadata_and_log_probs(candidates(args))?)
 }
 
 fn print(file: &Path, transcripts: &[Transcript], args: &Args, many: bool) {

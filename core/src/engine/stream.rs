@@ -355,6 +355,17 @@ impl Stream {
         self.decode_n(n)
     }
 
+    /// As [`finish_with_metadata`](Self::finish_with_metadata), also returning every frame's
+    /// natural-log probabilities (`[frames × classes]`, blank last), the input of the decoder.
+    pub fn finish_with_metadata_and_log_probs(
+        mut self,
+        n: usize,
+    ) -> Result<(Vec<Transcript>, Vec<f32>)> {
+        self.flush()?;
+        let transcripts = self.decode_n(n)?;
+        Ok((transcripts, self.log_probs))
+    }
+
     fn greedy(&self) -> Result<Transcript> {
         let config = self.model.config();
         let alphabet = &self.alphabet;

@@ -249,6 +249,7 @@ impl BeamDecoder {
     /// (ragged input, NaN or `+inf`) nothing is searched.
     pub fn next(&mut self, log_probs: &[f32], lm: BeamLm) -> crate::Result<()> {
         validate_rows(log_probs, self.classes, self.frames())?;
+        check_scorer(lm)?;
         let symbols = self.alphabet.symbols();
         let space = self.alphabet.label(' ');
         let vocabulary = lm
@@ -280,6 +281,7 @@ impl BeamDecoder {
         lm: BeamLm,
         count: usize,
     ) -> crate::Result<Vec<Candidate>> {
+        check_scorer(lm)?;
         if log_probs.len() != self.frames() * self.classes {
             return Err(DecoderError::Config(format!(
                 "decode was given {} values, but {} frames of {} classes were searched",
@@ -309,6 +311,15 @@ impl BeamDecoder {
                 )
             })
             .collect())
+    }
+}
+
+/// Refuses a scorer this decoder cannot use: a bytes-output ("UTF-8 mode") package, whose
+/// dictionary spells bytes where our models output characters.
+fn check_scorer(lm: BeamLm) -> Result<(), DecoderError> {
+    match lm.scorer.and_then(|s| s.vocabulary.as_deref()) {
+        Some(v) if v.is_utf8() => Err(DecoderError::Utf8Scorer),
+        _ => Ok(()),
     }
 }
 

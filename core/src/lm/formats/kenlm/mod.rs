@@ -411,12 +411,7 @@ fn full_score<S: Search>(
     out.length = usize::from(bits::has_extension(backoff));
     out.words[0] = word;
     let context = in_state.words();
-    let mut order_minus_2 = 0;
-    let mut history = context.iter();
-    loop {
-        let Some(&previous) = history.next() else {
-            break;
-        };
+    for (order_minus_2, &previous) in context.iter().enumerate() {
         if independent_left {
             break;
         }
@@ -438,11 +433,10 @@ fn full_score<S: Search>(
         if bits::has_extension(b) {
             out.length = ngram_length;
         }
-        order_minus_2 += 1;
     }
     // CopyRemainingHistory: the words kept after `word` are the newest of the context.
-    for i in 1..out.length {
-        out.words[i] = context[i - 1];
+    if out.length > 1 {
+        out.words[1..out.length].copy_from_slice(&context[..out.length - 1]);
     }
     for &b in &in_state.backoff[ngram_length - 1..in_state.length.max(ngram_length - 1)] {
         prob += b;

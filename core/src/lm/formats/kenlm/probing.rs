@@ -90,7 +90,7 @@ impl ProbingModel {
         counts: &[u64],
         multiplier: f32,
     ) -> Result<(Self, usize), String> {
-        if !(multiplier >= 1.0) {
+        if multiplier.is_nan() || multiplier < 1.0 {
             return Err(format!("probing multiplier {multiplier}, below 1"));
         }
         let version = bytes
