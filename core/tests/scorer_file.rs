@@ -226,7 +226,7 @@ fn damaged_and_foreign_files_are_refused_naming_the_file() {
 
     let other = dir.join("notes.txt");
     std::fs::write(&other, "hello world\n").unwrap();
-    assert!(refused(&other).contains("neither a scorer file"));
+    assert!(refused(&other).contains("neither a scorer"));
 
     // A broken ARPA file goes to the ARPA parser, whose errors give the line.
     let broken = dir.join("broken.arpa");
