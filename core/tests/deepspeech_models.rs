@@ -156,6 +156,11 @@ fn with_a_scorer_package_memmapped_graph_transcribes_as_libdeepspeech() {
 }
 
 #[test]
+fn with_the_package_ds_lm_wrote_libdeepspeech_transcribes_as_we_do() {
+    assert_same_transcripts("ldc93s1-64.pbmm", "transcripts-pbmm-ours-scorer.json");
+}
+
+#[test]
 fn with_a_scorer_package_int8_tflite_transcribes_as_libdeepspeech_tflite() {
     assert_same_transcripts("ldc93s1-64.tflite", "transcripts-tflite-scorer.json");
 }

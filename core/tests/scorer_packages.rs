@@ -51,13 +51,16 @@ fn arpa_words(name: &str) -> Vec<String> {
 fn package_scores_equal_kenlms_own() {
     let all = scores();
     let packages = all["packages"].as_object().unwrap();
-    assert_eq!(packages.len(), 10);
+    assert_eq!(packages.len(), 11);
     let mut checked = 0;
     for (name, expected) in packages {
         let package = ScorerPackage::open(&fixtures().join(name)).unwrap();
         assert_eq!(package.utf8, expected["utf8"].as_bool().unwrap(), "{name}");
         assert_eq!(package.alpha as f32, 0.931_289, "{name}");
         assert_eq!(package.beta as f32, 1.183_414, "{name}");
+        if name.starts_with("ours-") {
+            assert_eq!(package.lm.model_type(), ModelType::Probing);
+        }
         let kind = match package.lm.model_type() {
             ModelType::QuantArrayTrie => "trie-q",
             ModelType::Trie => "trie.",
@@ -284,4 +287,54 @@ fn damaged_packages_never_panic() {
             let _ = fst.is_final(state);
         }
     }
+}
+
+/// `ds-lm --scorer_out_deepspeech` (core's package writer) writes, from the 5-gram ARPA
+/// fixture, exactly the package that KenLM scored (`package_scores_equal_kenlms_own`),
+/// ds_ctcdecoder decoded (core/tests/scorer_decoding.rs) and libdeepspeech transcribed with
+/// (core/tests/deepspeech_models.rs) when the fixtures were made.
+#[test]
+fn our_writer_makes_the_package_the_real_programs_checked() {
+    use deepspeech_core::lm::ArpaModel;
+    use deepspeech_core::lm::binary::ScorerContents;
+    use deepspeech_core::lm::formats::deepspeech_scorer::package_bytes;
+    use deepspeech_core::lm::formats::kenlm::write::NgramTables;
+    let arpa = ArpaModel::from_file(lm_fixtures().join("order5.arpa")).unwrap();
+    let contents = ScorerContents::from_arpa(&arpa, 0.931_289, 1.183_414);
+    let tables = NgramTables {
+        vocab: &contents.vocab,
+        ngrams: &contents.ngrams,
+    };
+    let ours = package_bytes(
+        &tables,
+        &deepspeech_core::Alphabet::english(),
+        0.931_289,
+        1.183_414,
+    )
+    .unwrap();
+    let checked = std::fs::read(fixtures().join("ours-order5-probing.scorer")).unwrap();
+    assert!(
+        ours == checked,
+        "the writer's output changed since the reference run"
+    );
+}
+
+#[test]
+fn unclosed_models_are_refused_by_the_writer() {
+    use deepspeech_core::lm::formats::kenlm::write::{NgramTables, probing_binary};
+    let vocab: Vec<String> = ["<unk>", "<s>", "</s>", "a", "b"]
+        .map(String::from)
+        .to_vec();
+    let unigrams = (0..5).map(|i| (vec![i], -1.0, 0.0)).collect::<Vec<_>>();
+    // The trigram "a b a" has no bigram "a b" (its context).
+    let bigrams = vec![(vec![4, 3], -0.5, 0.0)];
+    let trigrams = vec![(vec![3, 4, 3], -0.2, 0.0)];
+    let ngrams = vec![unigrams, bigrams, trigrams];
+    let err = probing_binary(&NgramTables {
+        vocab: &vocab,
+        ngrams: &ngrams,
+    })
+    .err()
+    .unwrap();
+    assert!(err.contains("no context"), "{err}");
 }

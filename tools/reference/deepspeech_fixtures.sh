@@ -71,6 +71,9 @@ package="$repo/core/tests/fixtures/scorer/word-order5-trie-q8-a255.scorer"
     transcripts-pbmm-scorer.json "$package"
 "$work/dstfl/bin/python" "$repo/tools/reference/deepspeech_transcripts.py" ldc93s1-64.tflite \
     transcripts-tflite-scorer.json "$package"
+# With the package our own `ds-lm --scorer_out_deepspeech` wrote.
+"$work/ds093/bin/python" "$repo/tools/reference/deepspeech_transcripts.py" ldc93s1-64.pbmm \
+    transcripts-pbmm-ours-scorer.json "$repo/core/tests/fixtures/scorer/ours-order5-probing.scorer"
 sox "$shared/ljspeech/wavs/LJ001-0001.wav" --bits 16 --channels 1 --rate 16000 \
     --encoding signed-integer --no-dither "$work/LJ001-0001.wav"
 "$work/tf115/bin/python" "$repo/tools/reference/deepspeech_logits.py" ldc93s1-64.pb ldc93s1-64.tflite . \

@@ -95,7 +95,7 @@ def configs(name):
             out.append(dict(base, beam=64, alpha=alpha, beta=beta))
         for package in ("word-order3-probing.scorer", "word-order2-nounk-trie.scorer",
                         "word-order5-pruned-trie-q8-a255.scorer",
-                        "word-order5-trie-q4-a32.scorer"):
+                        "word-order5-trie-q4-a32.scorer", "ours-order5-probing.scorer"):
             out.append(dict(base, beam=64, package=package))
         out.append(dict(base, beam=64, hot_words={"she": 4.0, "dark": 2.5, "the": -3.0}))
         out.append(dict(base, beam=16, cutoff_prob=0.99, cutoff_top_n=10))

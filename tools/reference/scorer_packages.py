@@ -19,6 +19,9 @@ Writes into core/tests/fixtures/scorer/:
   - utf8-order4-trie-q8-a255.scorer: a bytes-output ("UTF-8 mode") package: a 4-gram over the
     characters of the corpus lines plus a few non-ASCII lines, packaged with
     --force_bytes_output_mode true (the FST spells bytes).
+  - ours-order5-probing.scorer: the 5-gram written by our own `ds-lm --arpa_in order5.arpa
+    --scorer_out_deepspeech` (KenLM probing binary + our dictionary FST), scored here by KenLM
+    itself like the others (and decoded by ds_ctcdecoder in scorer_decoder_ds.py).
   - scores.json: per package, per sentence, KenLM's Model.score with bos/eos true and false and
     its full_scores (per-word log10 probabilities, bos and eos true); the sentences are those
     of core/tests/fixtures/lm/scores.json (characters separated by spaces for the UTF-8
@@ -117,6 +120,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--kenlm", default="/work/kenlm")
     p.add_argument("--gsp", default="/work/gsp/generate_scorer_package")
+    p.add_argument("--ds-lm", default=os.path.join(REPO, "target", "release", "ds-lm"))
     args = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
     with open(os.path.join(LM_FIXTURES, "scores.json")) as f:
@@ -136,6 +140,13 @@ def main():
             package(args, arpa, KINDS[kind], words, path)
             out["packages"][name] = {"utf8": False, **scores(path, sentences)}
             print("%s: %d bytes" % (name, os.path.getsize(path)))
+
+    name = "ours-order5-probing.scorer"
+    path = os.path.join(OUT, name)
+    run([args.ds_lm, "--arpa_in", os.path.join(LM_FIXTURES, "order5.arpa"),
+         "--scorer_out_deepspeech", path])
+    out["packages"][name] = {"utf8": False, **scores(path, sentences)}
+    print("%s: %d bytes" % (name, os.path.getsize(path)))
 
     # Bytes output mode: a character 4-gram, trained as DeepSpeech's docs train one for a
     # language without spaces: every character is a word (the corpus's spaces dropped).

@@ -1,7 +1,7 @@
 //! `ds-lm`: build a word n-gram language model (interpolated modified Kneser-Ney, as KenLM's
 //! `lmplz` estimates it) from plain text and write it as an ARPA file and/or a binary scorer
-//! file; or convert an existing ARPA file (e.g. from `lmplz`) into a scorer file, as DeepSpeech's
-//! `generate_scorer_package` did.
+//! file or a DeepSpeech `.scorer` package; or convert an existing ARPA file (e.g. from `lmplz`)
+//! into either, as DeepSpeech's `generate_scorer_package` did.
 
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -11,6 +11,8 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use deepspeech_core::Alphabet;
 use deepspeech_core::lm::binary::{ScorerContents, ScorerFile};
+use deepspeech_core::lm::formats::deepspeech_scorer::{ScorerPackage, write_package};
+use deepspeech_core::lm::formats::kenlm::write::NgramTables;
 use deepspeech_core::lm::kneser_ney::{Corpus, DEFAULT_FALLBACK, KnConfig, Normalizer, estimate};
 use deepspeech_core::lm::{ArpaModel, DEFAULT_ALPHA, DEFAULT_BETA, LanguageModel};
 
@@ -19,11 +21,13 @@ use deepspeech_core::lm::{ArpaModel, DEFAULT_ALPHA, DEFAULT_BETA, LanguageModel}
 /// handling. Text is lower-cased and reduced to the alphabet: other letters and digits are
 /// dropped, other characters separate words, apostrophes around words are removed.
 ///
-/// Outputs: `--arpa` (ARPA text) and/or `--scorer` (the binary scorer file the decoder maps:
-/// n-grams, vocabulary trie, default alpha/beta, checksum); at least one is required.
+/// Outputs: `--arpa` (ARPA text), `--scorer` (the binary scorer file the decoder maps:
+/// n-grams, vocabulary trie, default alpha/beta, checksum) and/or `--scorer_out_deepspeech` (a
+/// DeepSpeech/Coqui STT `.scorer` package); at least one is required.
 ///
 /// Conversion: `ds-lm --arpa_in model.arpa --scorer out.scorer` turns an existing ARPA file
-/// (e.g. from KenLM's `lmplz`) into a scorer file, as DeepSpeech's `generate_scorer_package` did.
+/// (e.g. from KenLM's `lmplz`) into a scorer file, as DeepSpeech's `generate_scorer_package` did;
+/// `--scorer_out_deepspeech` makes a package DeepSpeech's runtimes read.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {
@@ -33,7 +37,7 @@ struct Args {
 
     /// Convert this ARPA file into a scorer file (needs --scorer) instead of estimating a model
     /// from text.
-    #[arg(long = "arpa_in", conflicts_with_all = ["text", "arpa", "prune", "top_k", "discount_fallback", "alphabet"])]
+    #[arg(long = "arpa_in", conflicts_with_all = ["text", "arpa", "prune", "top_k", "discount_fallback"])]
     arpa_in: Option<PathBuf>,
 
     /// Highest n-gram order.
@@ -47,6 +51,13 @@ struct Args {
     /// Write the model here as a binary scorer file (see `deepspeech_core::lm::binary`).
     #[arg(long)]
     scorer: Option<PathBuf>,
+
+    /// Write the model here as a DeepSpeech / Coqui STT `.scorer` package: a KenLM binary
+    /// (probing hash tables, which DeepSpeech's generate_scorer_package also accepts) followed by
+    /// DeepSpeech's header and its dictionary of the words the alphabet (--alphabet) spells.
+    /// DeepSpeech 0.9's and Coqui STT's runtimes load it, as do ours.
+    #[arg(long = "scorer_out_deepspeech", value_name = "FILE.scorer")]
+    scorer_out_deepspeech: Option<PathBuf>,
 
     /// Language model weight stored in the scorer file (DeepSpeech's default).
     #[arg(long = "lm_alpha", default_value_t = DEFAULT_ALPHA)]
@@ -66,7 +77,8 @@ struct Args {
     #[arg(long = "top_k")]
     top_k: Option<usize>,
 
-    /// Alphabet file (DeepSpeech format); DeepSpeech's English alphabet when absent.
+    /// Alphabet file (DeepSpeech format); DeepSpeech's English alphabet when absent. It
+    /// normalises the text and spells a `.scorer` package's dictionary.
     #[arg(long)]
     alphabet: Option<PathBuf>,
 
@@ -101,16 +113,48 @@ fn write_scorer(contents: &ScorerContents, path: &Path, start: Instant) -> Resul
     Ok(())
 }
 
+/// Writes `contents` as a DeepSpeech `.scorer` package, reopens it to check it, and reports.
+fn write_deepspeech_package(
+    contents: &ScorerContents,
+    alphabet: &Alphabet,
+    path: &Path,
+    start: Instant,
+) -> Result<()> {
+    let tables = NgramTables {
+        vocab: &contents.vocab,
+        ngrams: &contents.ngrams,
+    };
+    write_package(path, &tables, alphabet, contents.alpha, contents.beta)?;
+    let check = ScorerPackage::open(path)?;
+    println!(
+        "wrote DeepSpeech scorer package {} (KenLM {}, n-grams {:?}, dictionary of {} states, \
+         alpha {}, beta {}): {} in {:.1} s",
+        path.display(),
+        check.lm.model_type().name(),
+        check.lm.counts(),
+        check.dictionary.num_states(),
+        check.alpha,
+        check.beta,
+        size(path),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
     let start = Instant::now();
     if !args.lm_alpha.is_finite() || !args.lm_beta.is_finite() {
         bail!("--lm_alpha and --lm_beta must be finite numbers");
     }
+    let alphabet = match &args.alphabet {
+        Some(path) => Alphabet::from_file(path)?,
+        None => Alphabet::english(),
+    };
     if let Some(arpa_in) = &args.arpa_in {
-        let Some(scorer) = &args.scorer else {
-            bail!("--arpa_in needs --scorer: the scorer file to write");
-        };
+        if args.scorer.is_none() && args.scorer_out_deepspeech.is_none() {
+            bail!("--arpa_in needs --scorer and/or --scorer_out_deepspeech: the file to write");
+        }
         let model = ArpaModel::from_file(arpa_in)?;
         println!(
             "read {}: order {}, n-grams {:?}, {}",
@@ -121,16 +165,18 @@ fn main() -> Result<()> {
         );
         let contents = ScorerContents::from_arpa(&model, args.lm_alpha, args.lm_beta);
         drop(model);
-        return write_scorer(&contents, scorer, start);
+        if let Some(scorer) = &args.scorer {
+            write_scorer(&contents, scorer, start)?;
+        }
+        if let Some(package) = &args.scorer_out_deepspeech {
+            write_deepspeech_package(&contents, &alphabet, package, start)?;
+        }
+        return Ok(());
     }
-    if args.arpa.is_none() && args.scorer.is_none() {
-        bail!("nothing to write: give --arpa FILE and/or --scorer FILE");
+    if args.arpa.is_none() && args.scorer.is_none() && args.scorer_out_deepspeech.is_none() {
+        bail!("nothing to write: give --arpa, --scorer and/or --scorer_out_deepspeech");
     }
-    let alphabet = match &args.alphabet {
-        Some(path) => Alphabet::from_file(path)?,
-        None => Alphabet::english(),
-    };
-    let normalizer = Normalizer::new(alphabet);
+    let normalizer = Normalizer::new(alphabet.clone());
     let mut corpus = Corpus::new();
     for path in &args.text {
         let bytes =
@@ -200,9 +246,14 @@ fn main() -> Result<()> {
             start.elapsed().as_secs_f64()
         );
     }
-    if let Some(scorer) = &args.scorer {
+    if args.scorer.is_some() || args.scorer_out_deepspeech.is_some() {
         let contents = ScorerContents::from_estimated(&model, args.lm_alpha, args.lm_beta);
-        write_scorer(&contents, scorer, start)?;
+        if let Some(scorer) = &args.scorer {
+            write_scorer(&contents, scorer, start)?;
+        }
+        if let Some(package) = &args.scorer_out_deepspeech {
+            write_deepspeech_package(&contents, &alphabet, package, start)?;
+        }
     }
     Ok(())
 }

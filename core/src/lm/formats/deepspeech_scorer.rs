@@ -141,3 +141,57 @@ impl ScorerPackage {
         })
     }
 }
+
+/// A package of our own model as DeepSpeech's `generate_scorer_package` would write it, but
+/// with KenLM's probing hash tables ([`super::kenlm::write`]) rather than the quantised trie:
+/// both DeepSpeech's and Coqui's runtimes load either. The dictionary spells every word of the
+/// vocabulary that the alphabet can spell (others are left out, as DeepSpeech leaves them out),
+/// each followed by the space.
+pub fn package_bytes(
+    model: &super::kenlm::write::NgramTables,
+    alphabet: &crate::Alphabet,
+    alpha: f32,
+    beta: f32,
+) -> Result<Vec<u8>, String> {
+    let space = alphabet
+        .label(' ')
+        .ok_or("the alphabet has no space, which a word-based package needs")?;
+    let mut out = super::kenlm::write::probing_binary(model)?;
+    out.extend_from_slice(&MAGIC.to_le_bytes());
+    out.extend_from_slice(&FILE_VERSION.to_le_bytes());
+    out.push(0);
+    // DeepSpeech passes the weights through `float` before storing them as doubles.
+    out.extend_from_slice(&f64::from(alpha).to_le_bytes());
+    out.extend_from_slice(&f64::from(beta).to_le_bytes());
+    let words: Vec<Vec<i32>> = model
+        .vocab
+        .iter()
+        .filter(|w| !matches!(w.as_str(), "<s>" | "</s>" | "<unk>"))
+        .filter_map(|w| {
+            w.chars()
+                .map(|c| alphabet.label(c).map(|l| l as i32 + 1))
+                .chain([Some(space as i32 + 1)])
+                .collect::<Option<Vec<i32>>>()
+        })
+        .collect();
+    let at = out.len();
+    out.extend(super::openfst::write_dictionary(&words, at));
+    Ok(out)
+}
+
+/// Writes [`package_bytes`] to `path` atomically (a temporary file renamed into place).
+pub fn write_package(
+    path: &Path,
+    model: &super::kenlm::write::NgramTables,
+    alphabet: &crate::Alphabet,
+    alpha: f32,
+    beta: f32,
+) -> Result<(), ScorerPackageError> {
+    let invalid = |reason: String| ScorerPackageError::Invalid {
+        path: path.to_owned(),
+        reason,
+    };
+    let bytes = package_bytes(model, alphabet, alpha, beta).map_err(invalid)?;
+    crate::model::io::write_file_atomic(path, &[&bytes])
+        .map_err(|e| invalid(format!("cannot write it: {e}")))
+}

@@ -229,3 +229,162 @@ impl ConstFst {
         (first..first + count).map(|i| self.arc(i))
     }
 }
+
+/// The properties OpenFST would compute for a deterministic, unweighted, acyclic acceptor
+/// whose states are numbered so that every arc goes forward (a trie with one final state):
+/// expanded; acceptor; input- and output-deterministic; no epsilons; arcs sorted by input and
+/// output label; unweighted; acyclic and initially acyclic; topologically sorted; accessible
+/// and co-accessible; not a string (unless it spells one word); unweighted cycles.
+fn trie_properties(one_word: bool) -> u64 {
+    let string = if one_word {
+        0x1000_0000_0000
+    } else {
+        0x2000_0000_0000
+    };
+    0x1 | 0x1_0000
+        | 0x4_0000
+        | 0x10_0000
+        | 0x80_0000
+        | 0x200_0000
+        | 0x800_0000
+        | ILABEL_SORTED
+        | 0x4000_0000
+        | 0x2_0000_0000
+        | 0x8_0000_0000
+        | 0x20_0000_0000
+        | 0x40_0000_0000
+        | 0x100_0000_0000
+        | 0x400_0000_0000
+        | string
+        | 0x8000_0000_0000
+}
+
+/// Writes a dictionary as DeepSpeech reads it: a `ConstFst<StdArc>` accepting each word's
+/// labels (each sequence is one word, already followed by the word-end label the caller
+/// chose), in OpenFST's aligned format (version 1, padded to 16 bytes of the *file*, so `at`
+/// is the file offset where the FST will start). The FST is the words' trie with one final
+/// state, deterministic like DeepSpeech's minimised dictionary, and accepts the same words.
+pub fn write_dictionary(words: &[Vec<i32>], at: usize) -> Vec<u8> {
+    // Trie nodes: children by label (sorted), and whether a word ends there.
+    let mut children: Vec<std::collections::BTreeMap<i32, usize>> = vec![Default::default()];
+    let mut ends = vec![false];
+    for word in words {
+        let mut node = 0;
+        for &label in word {
+            node = match children[node].get(&label) {
+                Some(&next) => next,
+                None => {
+                    children.push(Default::default());
+                    ends.push(false);
+                    let next = children.len() - 1;
+                    children[node].insert(label, next);
+                    next
+                }
+            };
+        }
+        ends[node] = true;
+    }
+    // States in breadth-first order (so arcs go forward); word ends become one final state.
+    let mut order = vec![0usize];
+    let mut state_of = vec![usize::MAX; children.len()];
+    state_of[0] = 0;
+    let mut i = 0;
+    while i < order.len() {
+        for &child in children[order[i]].values() {
+            if !children[child].is_empty() {
+                state_of[child] = order.len();
+                order.push(child);
+            }
+        }
+        i += 1;
+    }
+    let final_state = order.len();
+    let arcs_of = |node: usize| -> Vec<(i32, usize)> {
+        children[node]
+            .iter()
+            .map(|(&label, &child)| {
+                let next = if children[child].is_empty() {
+                    final_state
+                } else {
+                    state_of[child]
+                };
+                (label, next)
+            })
+            .collect()
+    };
+    let distinct = ends.iter().filter(|&&e| e).count();
+    let mut out = Vec::new();
+    out.extend_from_slice(&FST_MAGIC.to_le_bytes());
+    for text in ["const", "standard"] {
+        out.extend_from_slice(&(text.len() as i32).to_le_bytes());
+        out.extend_from_slice(text.as_bytes());
+    }
+    let num_arcs: usize = order.iter().map(|&n| children[n].len()).sum();
+    out.extend_from_slice(&1i32.to_le_bytes());
+    out.extend_from_slice(&IS_ALIGNED.to_le_bytes());
+    out.extend_from_slice(&trie_properties(distinct == 1).to_le_bytes());
+    out.extend_from_slice(&0i64.to_le_bytes());
+    out.extend_from_slice(&(order.len() as i64 + 1).to_le_bytes());
+    out.extend_from_slice(&(num_arcs as i64).to_le_bytes());
+    let pad = |out: &mut Vec<u8>| {
+        while (at + out.len()) % ALIGNMENT != 0 {
+            out.push(0);
+        }
+    };
+    pad(&mut out);
+    let mut pos = 0u32;
+    for &node in order.iter().chain(std::iter::once(&usize::MAX)) {
+        let (weight, count) = if node == usize::MAX {
+            (0.0f32, 0)
+        } else {
+            (f32::INFINITY, children[node].len() as u32)
+        };
+        for v in [weight.to_bits(), pos, count, 0, 0] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        pos += count;
+    }
+    pad(&mut out);
+    for &node in &order {
+        for (label, next) in arcs_of(node) {
+            out.extend_from_slice(&label.to_le_bytes());
+            out.extend_from_slice(&label.to_le_bytes());
+            out.extend_from_slice(&0f32.to_le_bytes());
+            out.extend_from_slice(&(next as i32).to_le_bytes());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn written_dictionaries_accept_exactly_their_words() {
+        let words = vec![vec![3, 1], vec![3, 4, 1], vec![5, 1]];
+        for at in [0, 7, 25] {
+            let mut bytes = vec![0u8; at];
+            bytes.extend(write_dictionary(&words, at));
+            let fst = ConstFst::read(Arc::new(FileBytes::Owned(bytes)), at).unwrap();
+            let accepts = |labels: &[i32]| {
+                let mut s = fst.start();
+                for &l in labels {
+                    match fst.next(s, l) {
+                        Some(n) => s = n,
+                        None => return false,
+                    }
+                }
+                fst.is_final(s)
+            };
+            for w in &words {
+                assert!(accepts(w), "{w:?}");
+            }
+            for w in [&[3][..], &[3, 4], &[5], &[1], &[4, 1], &[3, 1, 1]] {
+                assert!(!accepts(w), "{w:?}");
+            }
+            assert_eq!(fst.num_states(), 4, "root, after 3, after 3 4, final");
+            assert_eq!(fst.num_arcs(), 5);
+        }
+    }
+}

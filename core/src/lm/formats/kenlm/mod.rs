@@ -15,6 +15,7 @@
 mod bits;
 mod probing;
 mod trie;
+pub mod write;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -15,7 +15,7 @@ use crate::lm::formats::LeBytes;
 
 /// KenLM's `CombineWordHash`: the key of an n-gram from its suffix's key and the next word to
 /// the left.
-fn combine(current: u64, next: WordId) -> u64 {
+pub(super) fn combine(current: u64, next: WordId) -> u64 {
     current.wrapping_mul(8_978_948_897_894_561_157)
         ^ (1 + u64::from(next)).wrapping_mul(17_894_857_484_156_487_943)
 }
