@@ -327,7 +327,7 @@ pub fn write_dictionary(words: &[Vec<i32>], at: usize) -> Vec<u8> {
     out.extend_from_slice(&(order.len() as i64 + 1).to_le_bytes());
     out.extend_from_slice(&(num_arcs as i64).to_le_bytes());
     let pad = |out: &mut Vec<u8>| {
-        while (at + out.len()) % ALIGNMENT != 0 {
+        while !(at + out.len()).is_multiple_of(ALIGNMENT) {
             out.push(0);
         }
     };
