@@ -515,3 +515,51 @@ fn srtenc_pipeline_writes_the_subtitle() {
     assert!(cer(&expected[0]) < 0.35, "{}", expected[0]);
     std::fs::remove_file(out).unwrap();
 }
+
+/// A DeepSpeech `.scorer` package as the element's `scorer`: with the `.pbmm` its transcript is
+/// libdeepspeech 0.9.3's with the same package (core/tests/fixtures/deepspeech/
+/// transcripts-pbmm-scorer.json, first utterance).
+#[test]
+fn deepspeech_scorer_packages_run_in_a_pipeline() {
+    init();
+    let core = Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/fixtures");
+    let reference: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(core.join("deepspeech/transcripts-pbmm-scorer.json")).unwrap(),
+    )
+    .unwrap();
+    let expected = reference["utterances"][0]["transcript"]
+        .as_str()
+        .unwrap()
+        .trim();
+    let launch = format!(
+        "filesrc location={} ! wavparse ! audioconvert ! audioresample ! deepspeech model={} \
+         scorer={} ! fakesink",
+        shared("ldc93s1/LDC93S1.wav").display(),
+        core.join("deepspeech/ldc93s1-64.pbmm").display(),
+        core.join("scorer/word-order5-trie-q8-a255.scorer")
+            .display(),
+    );
+    let pipeline = gst::parse::launch(&launch).unwrap();
+    let bus = pipeline.bus().unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let mut finals = Vec::new();
+    loop {
+        let msg = bus
+            .timed_pop(gst::ClockTime::from_seconds(60))
+            .expect("EOS within a minute");
+        match msg.view() {
+            gst::MessageView::Eos(_) => break,
+            gst::MessageView::Error(e) => panic!("{}", e.error()),
+            gst::MessageView::Element(_) => {
+                if let Some(s) = msg.structure().filter(|s| s.name() == "deepspeech")
+                    && s.get::<bool>("final").unwrap_or(false)
+                {
+                    finals.push(s.get::<String>("text").unwrap());
+                }
+            }
+            _ => {}
+        }
+    }
+    pipeline.set_state(gst::State::Null).unwrap();
+    assert_eq!(finals, vec![expected.to_owned()]);
+}

@@ -5,6 +5,9 @@ use crate::lm::{VocabTrie, Vocabulary as Words};
 
 /// "No node" in the arenas.
 pub(super) const NONE: u32 = u32::MAX;
+/// A child slot whose label the vocabulary refused: a node's vocabulary state never changes, so
+/// the answer holds for the node's life and the vocabulary is asked once.
+const REFUSED: u32 = u32::MAX - 1;
 /// The root's label (DeepSpeech's `ROOT_ = -1`), smaller than every real label.
 pub(super) const ROOT_LABEL: i32 = -1;
 /// DeepSpeech's `-NUM_FLT_INF`: the most negative finite `f32`, its "log of zero".
@@ -175,6 +178,9 @@ impl PrefixTrie {
     ) -> Option<u32> {
         let slot = parent as usize * self.labels + label;
         let existing = self.child[slot];
+        if existing == REFUSED {
+            return None;
+        }
         if existing != NONE {
             let node = &mut self.nodes[existing as usize];
             if !node.exists {
@@ -194,7 +200,13 @@ impl PrefixTrie {
                 } else {
                     self.nodes[parent as usize].vocab
                 };
-                v.next(state, label)?
+                match v.next(state, label) {
+                    Some(next) => next,
+                    None => {
+                        self.child[slot] = REFUSED;
+                        return None;
+                    }
+                }
             }
             None => VocabTrie::ROOT,
         };
@@ -208,6 +220,9 @@ impl PrefixTrie {
     fn alloc(&mut self, node: Node) -> u32 {
         if let Some(id) = self.free.pop() {
             self.nodes[id as usize] = node;
+            // A freed node had no children, but may carry refusals of its former vocabulary state.
+            let row = id as usize * self.labels;
+            self.child[row..row + self.labels].fill(NONE);
             return id;
         }
         self.nodes.push(node);

@@ -41,6 +41,9 @@ pub struct ConstFst {
     sorted: bool,
     /// Where the FST ends in the bytes.
     end: usize,
+    /// The start state's arcs by label (`StateId::MAX`: none), when its labels are small: every
+    /// word begins there, so a decoder asks it most often.
+    start_table: Vec<StateId>,
 }
 
 impl std::fmt::Debug for ConstFst {
@@ -131,7 +134,7 @@ impl ConstFst {
                 bytes.len().saturating_sub(at)
             ));
         }
-        Ok(Self {
+        let mut fst = Self {
             bytes,
             start: start as StateId,
             states,
@@ -140,7 +143,23 @@ impl ConstFst {
             arcs_at,
             sorted: properties & ILABEL_SORTED != 0,
             end,
-        })
+            start_table: Vec::new(),
+        };
+        let start_arcs: Vec<(i32, StateId)> = fst.arcs(fst.start).collect();
+        if start_arcs.iter().all(|&(l, _)| (0..4096).contains(&l)) {
+            let size = start_arcs
+                .iter()
+                .map(|&(l, _)| l as usize + 1)
+                .max()
+                .unwrap_or(0);
+            let mut table = vec![StateId::MAX; size];
+            // The first arc of a label, as a linear scan would find it.
+            for &(l, next) in start_arcs.iter().rev() {
+                table[l as usize] = next;
+            }
+            fst.start_table = table;
+        }
+        Ok(fst)
     }
 
     /// The start state.
@@ -194,19 +213,33 @@ impl ConstFst {
     /// The state reached from `state` by the arc with input `label`, as OpenFST's
     /// `SortedMatcher::Find` finds it (binary search when the arcs are sorted).
     pub fn next(&self, state: StateId, label: i32) -> Option<StateId> {
+        if state == self.start && !self.start_table.is_empty() {
+            let next = *self.start_table.get(usize::try_from(label).ok()?)?;
+            return (next != StateId::MAX).then_some(next);
+        }
         if state as usize >= self.states {
             return None;
         }
         let (first, count) = self.arc_range(state);
         if self.sorted {
-            let (mut lo, mut hi) = (first, first + count);
+            // The state's arcs as one checked slice, searched in place.
+            let start = self.arcs_at + first * ARC_BYTES;
+            let arcs = self.bytes.get(start..start + count * ARC_BYTES)?;
+            let field = |i: usize, at: usize| {
+                let b = &arcs[i * ARC_BYTES + at..i * ARC_BYTES + at + 4];
+                i32::from_le_bytes([b[0], b[1], b[2], b[3]])
+            };
+            let (mut lo, mut hi) = (0, count);
             while lo < hi {
                 let mid = lo + (hi - lo) / 2;
-                let (l, next) = self.arc(mid);
-                match l.cmp(&label) {
+                match field(mid, 0).cmp(&label) {
                     std::cmp::Ordering::Less => lo = mid + 1,
                     std::cmp::Ordering::Greater => hi = mid,
-                    std::cmp::Ordering::Equal => return (next != StateId::MAX).then_some(next),
+                    std::cmp::Ordering::Equal => {
+                        let next = field(mid, 12);
+                        return (next >= 0 && (next as usize) < self.states)
+                            .then_some(next as StateId);
+                    }
                 }
             }
             None

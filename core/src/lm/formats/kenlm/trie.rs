@@ -312,17 +312,35 @@ impl TrieModel {
         ))
     }
 
-    /// `SortedVocabulary::Index`.
+    /// `SortedVocabulary::Index`: interpolation search over the sorted hashes, as KenLM's
+    /// `BoundedSortedUniformFind` does (the hashes are uniform, so a few probes find a word where
+    /// a binary search would touch a page per halving).
     pub fn index(&self, bytes: &[u8], hash: u64) -> WordId {
+        let at = |i: usize| bytes.u64_at(self.hashes + 8 * i);
         let (mut lo, mut hi) = (0usize, self.hash_count);
+        // [lo, hi) holds the hash if present; lo_key/hi_key bound the keys there.
+        let (mut lo_key, mut hi_key) = (0u64, u64::MAX);
         while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            let Some(h) = bytes.u64_at(self.hashes + 8 * mid) else {
+            let span = (hi - lo) as u128;
+            let offset = if hi_key > lo_key {
+                (u128::from(hash.saturating_sub(lo_key)) * span / u128::from(hi_key - lo_key))
+                    as usize
+            } else {
+                0
+            };
+            let mid = lo + offset.min(hi - lo - 1);
+            let Some(key) = at(mid) else {
                 return 0;
             };
-            match h.cmp(&hash) {
-                std::cmp::Ordering::Less => lo = mid + 1,
-                std::cmp::Ordering::Greater => hi = mid,
+            match key.cmp(&hash) {
+                std::cmp::Ordering::Less => {
+                    lo = mid + 1;
+                    lo_key = key;
+                }
+                std::cmp::Ordering::Greater => {
+                    hi = mid;
+                    hi_key = key;
+                }
                 std::cmp::Ordering::Equal => return (mid + 1) as WordId,
             }
         }
