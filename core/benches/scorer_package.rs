@@ -92,6 +92,10 @@ fn main() {
         "transcripts": transcripts,
     });
     std::fs::write(out, report.to_string()).unwrap();
+    if std::env::var_os("SMAPS").is_some() {
+        let rollup = std::fs::read_to_string("/proc/self/smaps_rollup").unwrap();
+        eprintln!("{rollup}");
+    }
     println!(
         "ours  beam {beam}: open {open_ms:.1} ms, {:.4} CPU s per audio s over {audio_s:.0} s, \
          RSS {:.0} MB",

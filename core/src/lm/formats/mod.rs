@@ -31,6 +31,9 @@ impl FileBytes {
         // SAFETY: a read-only mapping of a file we only read. A file truncated by another
         // process while mapped would fault, as with any mmap reader (KenLM's own included).
         let map = unsafe { memmap2::Mmap::map(&file) }?;
+        // Lookups land anywhere: no read-ahead around them, so that a search keeps resident only
+        // the pages it reads (a hint; without it the kernel maps whole neighbourhoods).
+        let _ = map.advise(memmap2::Advice::Random);
         Ok(Self::Mapped(map))
     }
 }

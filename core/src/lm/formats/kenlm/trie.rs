@@ -69,6 +69,8 @@ struct Packed {
     total_bits: u8,
     /// Entries, for bounds.
     entries: u64,
+    /// The largest word id (the unigram count), the keys' upper bound.
+    max_vocab: u64,
     pointers: Option<Pointers>,
 }
 
@@ -87,15 +89,33 @@ impl Packed {
         )
     }
 
-    /// `FindBitPacked`: the index of `word` among entries `[begin, end)`, sorted by word.
+    /// `FindBitPacked`: the index of `word` among entries `[begin, end)`, sorted by word. Word
+    /// ids follow their hashes' order, so they are spread uniformly: interpolation, as KenLM's
+    /// `BoundedSortedUniformFind` (few probes, few pages touched in a long range), bounded by
+    /// `max_vocab` above.
     fn find(&self, bytes: &[u8], word: WordId, begin: u64, end: u64) -> Option<u64> {
         let (mut lo, mut hi) = (begin, end.min(self.entries));
         let word = u64::from(word);
+        let (mut lo_key, mut hi_key) = (0u64, self.max_vocab);
         while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            match self.word(bytes, mid).cmp(&word) {
-                std::cmp::Ordering::Less => lo = mid + 1,
-                std::cmp::Ordering::Greater => hi = mid,
+            let span = u128::from(hi - lo);
+            let offset = if hi_key > lo_key {
+                (u128::from(word.saturating_sub(lo_key)) * span / u128::from(hi_key - lo_key))
+                    as u64
+            } else {
+                0
+            };
+            let mid = lo + offset.min(hi - lo - 1);
+            let key = self.word(bytes, mid);
+            match key.cmp(&word) {
+                std::cmp::Ordering::Less => {
+                    lo = mid + 1;
+                    lo_key = key;
+                }
+                std::cmp::Ordering::Greater => {
+                    hi = mid;
+                    hi_key = key;
+                }
                 std::cmp::Ordering::Equal => return Some(mid),
             }
         }
@@ -285,6 +305,7 @@ impl TrieModel {
                 quant_bits: middle_quant,
                 total_bits: word_bits + remaining,
                 entries: entries + 1,
+                max_vocab: counts[0],
                 pointers: Some(pointers),
             });
             at = base + Packed::base_size(entries, counts[0], remaining);
@@ -295,6 +316,7 @@ impl TrieModel {
             quant_bits: longest_quant,
             total_bits: word_bits + longest_quant,
             entries: counts[order - 1],
+            max_vocab: counts[0],
             pointers: None,
         };
         at += Packed::base_size(counts[order - 1], counts[0], longest_quant);
