@@ -446,6 +446,34 @@ fn a_missing_model_fails_the_state_change_with_an_error_naming_it() {
 
 /// DeepSpeech's own exported models (made by DeepSpeech 0.9.3's export code, see
 /// `core/tests/fixtures/deepspeech/`) run in the element from the file DeepSpeech's users have.
+/// Runs a `gst-launch` line to EOS and returns the texts of the element's final messages
+/// (kept while waiting: a filtered pop would drop them); an error panics, naming `what`.
+fn final_texts(launch: &str, what: &str) -> Vec<String> {
+    let pipeline = gst::parse::launch(launch).unwrap();
+    let bus = pipeline.bus().unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let mut finals = Vec::new();
+    loop {
+        let msg = bus
+            .timed_pop(gst::ClockTime::from_seconds(60))
+            .expect("EOS within a minute");
+        match msg.view() {
+            gst::MessageView::Eos(_) => break,
+            gst::MessageView::Error(e) => panic!("{what}: {}", e.error()),
+            gst::MessageView::Element(_) => {
+                if let Some(s) = msg.structure().filter(|s| s.name() == "deepspeech")
+                    && s.get::<bool>("final").unwrap_or(false)
+                {
+                    finals.push(s.get::<String>("text").unwrap());
+                }
+            }
+            _ => {}
+        }
+    }
+    pipeline.set_state(gst::State::Null).unwrap();
+    finals
+}
+
 #[test]
 fn deepspeech_exported_models_run_in_a_pipeline() {
     init();
@@ -456,29 +484,7 @@ fn deepspeech_exported_models_run_in_a_pipeline() {
             shared("ldc93s1/LDC93S1_pcms16le_2_44100.wav").display(),
             fixtures.join(name).display(),
         );
-        let pipeline = gst::parse::launch(&launch).unwrap();
-        let bus = pipeline.bus().unwrap();
-        pipeline.set_state(gst::State::Playing).unwrap();
-        // Keep the element's messages while waiting for the end (a filtered pop drops them).
-        let mut finals = Vec::new();
-        loop {
-            let msg = bus
-                .timed_pop(gst::ClockTime::from_seconds(60))
-                .expect("EOS within a minute");
-            match msg.view() {
-                gst::MessageView::Eos(_) => break,
-                gst::MessageView::Error(e) => panic!("{name}: {}", e.error()),
-                gst::MessageView::Element(_) => {
-                    if let Some(s) = msg.structure().filter(|s| s.name() == "deepspeech")
-                        && s.get::<bool>("final").unwrap_or(false)
-                    {
-                        finals.push(s.get::<String>("text").unwrap());
-                    }
-                }
-                _ => {}
-            }
-        }
-        pipeline.set_state(gst::State::Null).unwrap();
+        let finals = final_texts(&launch, name);
         assert_eq!(
             finals,
             vec!["she had your dark suit in greasy wash water all year".to_owned()],
@@ -539,27 +545,8 @@ fn deepspeech_scorer_packages_run_in_a_pipeline() {
         core.join("scorer/word-order5-trie-q8-a255.scorer")
             .display(),
     );
-    let pipeline = gst::parse::launch(&launch).unwrap();
-    let bus = pipeline.bus().unwrap();
-    pipeline.set_state(gst::State::Playing).unwrap();
-    let mut finals = Vec::new();
-    loop {
-        let msg = bus
-            .timed_pop(gst::ClockTime::from_seconds(60))
-            .expect("EOS within a minute");
-        match msg.view() {
-            gst::MessageView::Eos(_) => break,
-            gst::MessageView::Error(e) => panic!("{}", e.error()),
-            gst::MessageView::Element(_) => {
-                if let Some(s) = msg.structure().filter(|s| s.name() == "deepspeech")
-                    && s.get::<bool>("final").unwrap_or(false)
-                {
-                    finals.push(s.get::<String>("text").unwrap());
-                }
-            }
-            _ => {}
-        }
-    }
-    pipeline.set_state(gst::State::Null).unwrap();
-    assert_eq!(finals, vec![expected.to_owned()]);
+    assert_eq!(
+        final_texts(&launch, "scorer package"),
+        vec![expected.to_owned()]
+    );
 }

@@ -416,8 +416,12 @@ mod tests {
             for w in [&[3][..], &[3, 4], &[5], &[1], &[4, 1], &[3, 1, 1]] {
                 assert!(!accepts(w), "{w:?}");
             }
-            assert_eq!(fst.num_states(), 4, "root, after 3, after 3 4, final");
-            assert_eq!(fst.num_arcs(), 5);
+            assert_eq!(
+                fst.num_states(),
+                5,
+                "root, after 3, after 3 4, after 5, final"
+            );
+            assert_eq!(fst.num_arcs(), 6, "3, 5; 3→1, 3→4; 3 4→1; 5→1");
         }
     }
 }

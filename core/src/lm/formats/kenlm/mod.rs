@@ -333,7 +333,7 @@ impl KenlmModel {
             return Err(invalid("the vocabulary has no <s> or no </s>".into()));
         }
         // KenLM's begin-sentence state: <s> with its unigram back-off, length 1.
-        let (_, backoff, _) = model.unigram_backoff(model.bos);
+        let backoff = model.unigram_backoff(model.bos);
         model.begin_sentence.words[0] = model.bos;
         model.begin_sentence.backoff[0] = backoff;
         model.begin_sentence.length = 1;
@@ -375,16 +375,11 @@ impl KenlmModel {
         self.begin_sentence
     }
 
-    fn unigram_backoff(&self, word: WordId) -> (f32, f32, bool) {
+    /// The unigram back-off of `word`.
+    fn unigram_backoff(&self, word: WordId) -> f32 {
         match &self.structure {
-            Structure::Trie(m) => {
-                let (p, b, _, i) = m.unigram(&self.bytes, word);
-                (p, b, i)
-            }
-            Structure::Probing(m) => {
-                let (p, b, _, i) = m.unigram(&self.bytes, word);
-                (p, b, i)
-            }
+            Structure::Trie(m) => m.unigram(&self.bytes, word).1,
+            Structure::Probing(m) => m.unigram(&self.bytes, word).1,
         }
     }
 

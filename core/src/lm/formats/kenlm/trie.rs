@@ -90,36 +90,15 @@ impl Packed {
     }
 
     /// `FindBitPacked`: the index of `word` among entries `[begin, end)`, sorted by word. Word
-    /// ids follow their hashes' order, so they are spread uniformly: interpolation, as KenLM's
-    /// `BoundedSortedUniformFind` (few probes, few pages touched in a long range), bounded by
-    /// `max_vocab` above.
+    /// ids follow their hashes' order, so they are spread uniformly up to `max_vocab`.
     fn find(&self, bytes: &[u8], word: WordId, begin: u64, end: u64) -> Option<u64> {
-        let (mut lo, mut hi) = (begin, end.min(self.entries));
-        let word = u64::from(word);
-        let (mut lo_key, mut hi_key) = (0u64, self.max_vocab);
-        while lo < hi {
-            let span = u128::from(hi - lo);
-            let offset = if hi_key > lo_key {
-                (u128::from(word.saturating_sub(lo_key)) * span / u128::from(hi_key - lo_key))
-                    as u64
-            } else {
-                0
-            };
-            let mid = lo + offset.min(hi - lo - 1);
-            let key = self.word(bytes, mid);
-            match key.cmp(&word) {
-                std::cmp::Ordering::Less => {
-                    lo = mid + 1;
-                    lo_key = key;
-                }
-                std::cmp::Ordering::Greater => {
-                    hi = mid;
-                    hi_key = key;
-                }
-                std::cmp::Ordering::Equal => return Some(mid),
-            }
-        }
-        None
+        uniform_find(
+            begin,
+            end.min(self.entries),
+            self.max_vocab,
+            u64::from(word),
+            |i| Some(self.word(bytes, i)),
+        )
     }
 
     /// Bit offset (from `base`) of entry `index`'s value fields.
@@ -166,6 +145,43 @@ impl Packed {
             }
         }
     }
+}
+
+/// KenLM's `BoundedSortedUniformFind`: the index in `[lo, hi)` whose key is `target`, keys
+/// sorted and spread uniformly below `max_key`, found by interpolation (a few probes, so a few
+/// pages touched, where a binary search would touch one per halving). Every probe narrows the
+/// range, so damaged (unsorted) keys cost at most one probe per entry; a key that cannot be read
+/// ends the search.
+fn uniform_find(
+    mut lo: u64,
+    mut hi: u64,
+    max_key: u64,
+    target: u64,
+    key_at: impl Fn(u64) -> Option<u64>,
+) -> Option<u64> {
+    let (mut lo_key, mut hi_key) = (0u64, max_key);
+    while lo < hi {
+        let offset = if hi_key > lo_key {
+            (u128::from(target.saturating_sub(lo_key)) * u128::from(hi - lo)
+                / u128::from(hi_key - lo_key)) as u64
+        } else {
+            0
+        };
+        let mid = lo + offset.min(hi - lo - 1);
+        let key = key_at(mid)?;
+        match key.cmp(&target) {
+            std::cmp::Ordering::Less => {
+                lo = mid + 1;
+                lo_key = key;
+            }
+            std::cmp::Ordering::Greater => {
+                hi = mid;
+                hi_key = key;
+            }
+            std::cmp::Ordering::Equal => return Some(mid),
+        }
+    }
+    None
 }
 
 /// `ChopBits` of `ArrayBhiksha`: how many high bits of the next pointers go to the table.
@@ -334,39 +350,12 @@ impl TrieModel {
         ))
     }
 
-    /// `SortedVocabulary::Index`: interpolation search over the sorted hashes, as KenLM's
-    /// `BoundedSortedUniformFind` does (the hashes are uniform, so a few probes find a word where
-    /// a binary search would touch a page per halving).
+    /// `SortedVocabulary::Index`: the hashes are sorted and uniform.
     pub fn index(&self, bytes: &[u8], hash: u64) -> WordId {
-        let at = |i: usize| bytes.u64_at(self.hashes + 8 * i);
-        let (mut lo, mut hi) = (0usize, self.hash_count);
-        // [lo, hi) holds the hash if present; lo_key/hi_key bound the keys there.
-        let (mut lo_key, mut hi_key) = (0u64, u64::MAX);
-        while lo < hi {
-            let span = (hi - lo) as u128;
-            let offset = if hi_key > lo_key {
-                (u128::from(hash.saturating_sub(lo_key)) * span / u128::from(hi_key - lo_key))
-                    as usize
-            } else {
-                0
-            };
-            let mid = lo + offset.min(hi - lo - 1);
-            let Some(key) = at(mid) else {
-                return 0;
-            };
-            match key.cmp(&hash) {
-                std::cmp::Ordering::Less => {
-                    lo = mid + 1;
-                    lo_key = key;
-                }
-                std::cmp::Ordering::Greater => {
-                    hi = mid;
-                    hi_key = key;
-                }
-                std::cmp::Ordering::Equal => return (mid + 1) as WordId,
-            }
-        }
-        0
+        uniform_find(0, self.hash_count as u64, u64::MAX, hash, |i| {
+            bytes.u64_at(self.hashes + 8 * i as usize)
+        })
+        .map_or(0, |i| (i + 1) as WordId)
     }
 
     fn middle_values(&self, bytes: &[u8], order_minus_2: usize, index: u64) -> (f32, f32) {
