@@ -21,6 +21,19 @@ pub fn select(spec: Option<&str>) -> Result<Device, String> {
     }
 }
 
+/// [`select`] for inference (the CLI, the GStreamer element): a device that cannot be used
+/// falls back to the CPU, and the second value says why, for the caller to show as a warning.
+/// Training refuses instead ([`select`]), since a run meant for a GPU could take days on a CPU.
+pub fn select_or_cpu(spec: &str) -> (Device, Option<String>) {
+    match select(Some(spec)) {
+        Ok(device) => (device, None),
+        Err(e) => (
+            Device::Cpu,
+            Some(format!("device {spec:?}: {e}: using the CPU")),
+        ),
+    }
+}
+
 fn default_device() -> Device {
     if candle::utils::cuda_is_available() {
         cuda(0).unwrap_or(Device::Cpu)

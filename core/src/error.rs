@@ -193,6 +193,22 @@ pub enum AudioError {
         /// The file.
         path: PathBuf,
     },
+    /// The file is not audio in a format this crate reads; `what` says what it is instead.
+    #[error("{path}: not an audio file this program reads: it is {what} (it reads {formats})", formats = crate::audio::compressed::FORMATS)]
+    NotAudio {
+        /// The file.
+        path: PathBuf,
+        /// What the file is, from its first bytes (see [`crate::sniff::describe`]).
+        what: String,
+    },
+    /// A compressed or container audio file that could not be decoded.
+    #[error("{path}: cannot decode the audio: {detail}")]
+    Decode {
+        /// The file.
+        path: PathBuf,
+        /// The decoder's complaint.
+        detail: String,
+    },
     /// A WAV encoding this crate does not decode (A-law, µ-law, ADPCM, 64-bit float, ...).
     #[error("{path}: unsupported WAV encoding ({detail}); convert it to PCM or 32-bit float")]
     UnsupportedEncoding {

@@ -16,6 +16,7 @@
 
 pub mod alphabet;
 pub mod audio;
+pub mod cli;
 pub mod ctc;
 pub mod decoder;
 pub mod device;
@@ -26,6 +27,7 @@ pub mod features;
 pub mod lm;
 pub mod metrics;
 pub mod model;
+pub mod sniff;
 pub mod train;
 pub mod vad;
 

@@ -146,14 +146,35 @@ fn streaming_prints_growing_partials_and_ends_with_the_final_transcript() {
         }
         a
     };
+    // Streamed with --json, the partials are JSON lines too, in time order, and the final
+    // object is that of a whole-file run.
     let streamed = stdout(&deepspeech(&args(Some("20"))));
-    let json: serde_json::Value = serde_json::from_str(streamed.trim()).unwrap();
+    let (last, partials) = streamed
+        .trim_end()
+        .lines()
+        .collect::<Vec<_>>()
+        .split_last()
+        .map(|(l, p)| (*l, p.to_vec()))
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_str(last).unwrap();
     assert_eq!(
         json["transcripts"].as_array().unwrap().len(),
         3,
         "{streamed}"
     );
-    assert_eq!(streamed, stdout(&deepspeech(&args(None))));
+    assert_eq!(format!("{last}\n"), stdout(&deepspeech(&args(None))));
+    assert!(partials.len() >= 3, "{streamed}");
+    let mut previous = 0.0;
+    for line in partials {
+        let p: serde_json::Value = serde_json::from_str(line).unwrap();
+        let time = p["time"].as_f64().unwrap();
+        assert!(time > previous && time <= 2.925 + 1e-9, "{line}");
+        assert!(
+            p["partial"].is_string() && p["file"].as_str() == Some(wav),
+            "{line}"
+        );
+        previous = time;
+    }
 
     let o = deepspeech(&args(Some("0")));
     assert!(!o.status.success(), "a chunk of 0 ms is refused");
@@ -214,11 +235,7 @@ fn corrupt_models_and_bad_audio_fail_with_a_reason() {
             Vec::new(),
             "not a model format this program reads",
         ),
-        (
-            "text.safetensors",
-            b"hello".to_vec(),
-            "it is only 5 bytes long",
-        ),
+        ("text.safetensors", b"hello".to_vec(), "it is plain text"),
     ];
     for (name, content, reason) in cases {
         let path = work_dir().join(name);
@@ -251,9 +268,205 @@ fn corrupt_models_and_bad_audio_fail_with_a_reason() {
     ]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        !o.status.success() && err.contains("bad.wav") && err.contains("not a WAV file"),
+        !o.status.success()
+            && err.contains("bad.wav")
+            && err.contains("not an audio file")
+            && err.contains("it is plain text"),
         "{err}"
     );
+}
+
+/// `gst-launch-1.0` encodes LDC93S1 into `name` with `encoder` (CI installs GStreamer).
+fn encode(encoder: &str, name: &str) -> PathBuf {
+    let dir = work_dir().join("compressed");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join(name);
+    let pipeline = format!(
+        "filesrc location={} ! wavparse ! audioconvert ! {encoder} ! filesink location={}",
+        shared("ldc93s1/LDC93S1.wav").display(),
+        out.display()
+    );
+    let status = Command::new("gst-launch-1.0")
+        .arg("-q")
+        .args(pipeline.split_whitespace())
+        .status()
+        .expect("gst-launch-1.0 runs");
+    assert!(status.success(), "{pipeline}");
+    out
+}
+
+#[test]
+fn compressed_audio_is_decoded_and_other_files_are_named() {
+    let model = model().to_str().unwrap();
+    let wav = deepspeech_core::audio::read_audio(shared("ldc93s1/LDC93S1.wav")).unwrap();
+    // Each decodes to the recording: FLAC exactly; MP3 (after LAME's 1105 samples of encoder
+    // delay, kept as GStreamer keeps it) and Vorbis nearly; the FLAC gives the WAV's transcript
+    // (this model, overfitted to the exact WAV, mishears a letter or more through lossy codecs).
+    for (encoder, name, delay, min_correlation) in [
+        ("flacenc", "ldc.flac", 0, 1.0),
+        ("lamemp3enc ! id3v2mux", "ldc.mp3", 1105, 0.99),
+        ("vorbisenc ! oggmux", "ldc.ogg", 0, 0.99),
+    ] {
+        let file = encode(encoder, name);
+        let decoded = deepspeech_core::audio::read_audio(&file).unwrap();
+        assert_eq!(decoded.sample_rate, 16_000, "{name}");
+        assert!(decoded.samples.len() >= wav.samples.len(), "{name}");
+        let (offset, correlation) = best_alignment(&wav.samples, &decoded.samples);
+        assert_eq!(offset, delay, "{name}");
+        assert!(
+            correlation >= min_correlation - 1e-6,
+            "{name}: {correlation}"
+        );
+        if name == "ldc.flac" {
+            assert_eq!(decoded.samples, wav.samples);
+            let out = stdout(&deepspeech(&[
+                "--model",
+                model,
+                "--audio",
+                file.to_str().unwrap(),
+            ]));
+            assert_eq!(out.trim(), SENTENCE, "{name}");
+        }
+    }
+    // A folder picks up every audio file, not only .wav ones.
+    let dir = work_dir().join("compressed");
+    let out = stdout(&deepspeech(&[
+        "--model",
+        model,
+        "--audio",
+        dir.to_str().unwrap(),
+    ]));
+    assert!(out.contains(&format!("ldc.flac: {SENTENCE}")), "{out}");
+    assert!(
+        out.contains("ldc.mp3: ") && out.contains("ldc.ogg: "),
+        "{out}"
+    );
+
+    let png = work_dir().join("picture.mp3");
+    std::fs::write(&png, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01").unwrap();
+    let pbmm = work_dir().join("speech.wav");
+    std::fs::copy(model, &pbmm).unwrap();
+    for (file, what) in [(&png, "a PNG image"), (&pbmm, "pass it with --model")] {
+        let o = deepspeech(&["--model", model, "--audio", file.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && err.contains(what), "{err}");
+    }
+    std::fs::remove_file(png).unwrap();
+    std::fs::remove_file(pbmm).unwrap();
+}
+
+/// The delay (samples) of `decoded` against `original` within 2000 samples, and their
+/// normalised correlation there.
+fn best_alignment(original: &[f32], decoded: &[f32]) -> (usize, f64) {
+    let mut best = (0, f64::MIN);
+    for delay in 0..2000 {
+        let (mut dot, mut a, mut b) = (0f64, 0f64, 0f64);
+        for (x, y) in original.iter().zip(&decoded[delay.min(decoded.len())..]) {
+            let (x, y) = (f64::from(*x), f64::from(*y));
+            dot += x * y;
+            a += x * x;
+            b += y * y;
+        }
+        let correlation = dot / (a * b).sqrt().max(1e-30);
+        if correlation > best.1 {
+            best = (delay, correlation);
+        }
+    }
+    best
+}
+
+#[test]
+fn a_closed_pipe_ends_the_program_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_deepspeech"))
+        .args([
+            "--model",
+            model().to_str().unwrap(),
+            "--extended",
+            "--audio",
+        ])
+        .arg(shared("ldc93s1/LDC93S1.wav"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before the first line is written, as `| head -0` would.
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        o.status.signal(),
+        Some(libc::SIGPIPE),
+        "{:?} {err}",
+        o.status
+    );
+    assert!(err.is_empty(), "{err}");
+}
+
+#[test]
+fn version_help_and_argument_checks_speak_for_the_tool() {
+    let version = stdout(&deepspeech(&["--version"]));
+    assert!(version.starts_with("deepspeech "), "{version}");
+    let help = stdout(&deepspeech(&["--help"]));
+    assert!(help.starts_with("Speech-to-text on audio files"), "{help}");
+    let wav = shared("ldc93s1/LDC93S1.wav");
+    let o = deepspeech(&["--audio", wav.to_str().unwrap(), "--beam_width", "0"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--beam_width"));
+    // A device that cannot be used falls back to the CPU with a warning, as in the element.
+    if deepspeech_core::device::select(Some("cuda")).is_err() {
+        let o = deepspeech(&[
+            "--model",
+            model().to_str().unwrap(),
+            "--audio",
+            wav.to_str().unwrap(),
+            "--device",
+            "cuda",
+        ]);
+        assert_eq!(stdout(&o).trim(), SENTENCE);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("warning") && err.contains("using the CPU"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn folders_and_training_checkpoints_given_as_models_say_what_to_do() {
+    let wav = shared("ldc93s1/LDC93S1.wav");
+    let wav = wav.to_str().unwrap();
+    // An export folder holds model.safetensors: it is the model.
+    let export = model().parent().unwrap();
+    let out = stdout(&deepspeech(&[
+        "--model",
+        export.to_str().unwrap(),
+        "--audio",
+        wav,
+    ]));
+    assert_eq!(out.trim(), SENTENCE);
+
+    let mut o = TrainOptions::new(Alphabet::english());
+    o.train_files = vec![shared("ldc93s1/ldc93s1.csv")];
+    o.n_hidden = 8;
+    o.epochs = 1;
+    o.checkpoint_dir = Some(work_dir().join("checkpoints"));
+    o.progress = false;
+    run(&o).unwrap();
+    let dir = o.checkpoint_dir.unwrap();
+    for (model, expected) in [
+        (dir.clone(), "ds-train checkpoint folder"),
+        (dir.join("last.safetensors"), "ds-train training checkpoint"),
+        (work_dir().join("nothing-here"), "holds no model"),
+    ] {
+        std::fs::create_dir_all(work_dir().join("nothing-here")).unwrap();
+        let o = deepspeech(&["--model", model.to_str().unwrap(), "--audio", wav]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && err.contains(expected), "{err}");
+        if expected.starts_with("ds-train") {
+            assert!(err.contains("--export_dir"), "{err}");
+        }
+    }
 }
 
 #[test]

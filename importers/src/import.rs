@@ -2,7 +2,7 @@
 //! (in parallel, reusing complete WAVs from an earlier run), filter, write CSVs and
 //! `skipped.tsv`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -249,15 +249,27 @@ pub fn import(
         }
     }
 
+    // A clip whose every row was skipped after decoding (too short for its transcript) is in
+    // no CSV: its WAV is removed, and it does not count as written.
+    let in_csv: HashSet<&Path> = splits
+        .iter()
+        .flat_map(|(_, list)| list.iter().map(|(item, ..)| item.clip.as_path()))
+        .collect();
+    for (clip, result) in &results {
+        if result.is_ok() && !in_csv.contains(clip) {
+            let wav = target.join(clip);
+            std::fs::remove_file(&wav).map_err(write_error(&wav))?;
+        }
+    }
+    let kept = |reused: bool| {
+        results
+            .iter()
+            .filter(|(clip, r)| in_csv.contains(*clip) && matches!(r, Ok(c) if c.reused == reused))
+            .count()
+    };
     let mut summary = Summary {
-        reused: results
-            .values()
-            .filter(|r| matches!(r, Ok(c) if c.reused))
-            .count(),
-        decoded: results
-            .values()
-            .filter(|r| matches!(r, Ok(c) if !c.reused))
-            .count(),
+        reused: kept(true),
+        decoded: kept(false),
         skipped_tsv: target.join("skipped.tsv"),
         ..Summary::default()
     };

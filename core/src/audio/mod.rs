@@ -1,5 +1,7 @@
-//! Audio input: WAV files and raw PCM in, 16 kHz mono `f32` in [-1, 1] out.
+//! Audio input: WAV files, compressed audio (MP3, FLAC, Ogg Vorbis, AAC, ...) and raw PCM in,
+//! 16 kHz mono `f32` in [-1, 1] out.
 
+pub mod compressed;
 pub mod pcm;
 pub mod resample;
 pub mod wav;
@@ -11,6 +13,32 @@ pub use resample::{MODEL_SAMPLE_RATE, StreamResampler, resample};
 pub use wav::{Encoding, MonoAudio, WavInfo, decode_wav, read_wav};
 
 use crate::error::AudioError;
+
+/// Reads an audio file: WAV of any supported encoding (read exactly, with its header checked),
+/// else any format [`compressed::decode`] reads; mono at the file's own rate. A file that is
+/// not audio is refused with an error naming what it is.
+pub fn read_audio(path: impl AsRef<Path>) -> Result<MonoAudio, AudioError> {
+    let path = path.as_ref();
+    if path.is_dir() {
+        return Err(AudioError::NotAudio {
+            path: path.to_owned(),
+            what: "a folder".into(),
+        });
+    }
+    let bytes = std::fs::read(path).map_err(|reason| AudioError::Io {
+        path: path.to_owned(),
+        reason,
+    })?;
+    if bytes.is_empty() {
+        return Err(AudioError::EmptyFile {
+            path: path.to_owned(),
+        });
+    }
+    if bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"WAVE") {
+        return decode_wav(&bytes, path).map(|(audio, _)| audio);
+    }
+    compressed::decode(bytes, path)
+}
 
 /// Reads a WAV file of any supported encoding, rate and channel count, and returns it as
 /// 16 kHz mono, ready for feature extraction, together with the file's original header.

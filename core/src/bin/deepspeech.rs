@@ -1,4 +1,4 @@
-//! `deepspeech`: transcribe WAV files, as DeepSpeech's native client does.
+//! `deepspeech`: transcribe audio files, as DeepSpeech's native client does.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -6,22 +6,24 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use deepspeech_core::audio::read_wav;
+use deepspeech_core::audio::read_audio;
 use deepspeech_core::decoder::HotWords;
 use deepspeech_core::embedded;
 use deepspeech_core::engine::{Model, Transcript};
 use deepspeech_core::lm::Scorer;
 
-/// Speech-to-text on WAV files of any PCM/float encoding, sample rate and channel count.
-/// The transcript goes to stdout; errors go to stderr with a non-zero exit status.
+/// Speech-to-text on audio files: WAV of any PCM/float encoding, MP3, FLAC, Ogg Vorbis, AAC
+/// (MP4/M4A) or Matroska/WebM audio, at any sample rate and channel count. The transcript goes
+/// to stdout; errors go to stderr with a non-zero exit status.
 #[derive(Parser, Debug)]
-#[command(version, about, rename_all = "snake_case")]
+#[command(name = "deepspeech", version, rename_all = "snake_case")]
 struct Args {
     /// Exported acoustic model (.safetensors from ds-train --export_dir); default: the
     /// embedded English model.
     #[arg(long)]
     model: Option<PathBuf>,
-    /// WAV files, or folders whose .wav files are transcribed in name order.
+    /// Audio files, or folders whose audio files (.wav, .mp3, .flac, .ogg, .m4a, ...) are
+    /// transcribed in name order.
     #[arg(long, required = true, num_args = 1..)]
     audio: Vec<PathBuf>,
     /// Print JSON: {"file", "transcripts": [{"confidence", "text", "words": [{"word",
@@ -33,7 +35,8 @@ struct Args {
     extended: bool,
     /// Feed the audio in chunks of this many milliseconds (DeepSpeech's client counts
     /// samples), printing the intermediate transcript whenever it changes, then the final
-    /// result as without --stream (one line per candidate). Intermediate results come from
+    /// result as without --stream (one line per candidate; with --json, each change is a line
+    /// {"file", "time", "partial"} before the final object). Intermediate results come from
     /// the same beam search, fed as the audio arrives, so small chunks cost little more than
     /// one pass.
     #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u32).range(1..))]
@@ -56,8 +59,8 @@ struct Args {
     /// Beam width of the CTC prefix beam search (1 decodes greedily when there is no scorer
     /// and no hot-word). Default: the model's own (a DeepSpeech export's metadata_beam_width),
     /// else 1024.
-    #[arg(long)]
-    beam_width: Option<usize>,
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    beam_width: Option<u64>,
     /// Hot-words, comma-separated `word:boost` pairs (e.g. `nine:7.5,cancel:-2`); a positive
     /// boost favours the word, a negative one disfavours it. They act through the scorer's
     /// word scoring, as in DeepSpeech 0.9, so they need --scorer.
@@ -75,29 +78,42 @@ struct Args {
     #[arg(long, value_name = "FILE.npy")]
     log_probs: Option<PathBuf>,
     /// Compute device of the acoustic model: cpu, cuda or cuda:N (CUDA needs a build with
-    /// `--features cuda`). Decoding always runs on the CPU.
+    /// `--features cuda`). A device that cannot be used falls back to the CPU with a warning,
+    /// as in the GStreamer element. Decoding always runs on the CPU.
     #[arg(long, default_value = "cpu")]
     device: String,
 }
 
 fn main() {
+    deepspeech_core::cli::restore_default_sigpipe();
     if let Err(e) = run(Args::parse()) {
         eprintln!("deepspeech: error: {e:#}");
         std::process::exit(1);
     }
 }
 
-fn wav_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+/// File extensions a folder's audio files are picked by.
+const AUDIO_EXTENSIONS: [&str; 11] = [
+    "wav", "mp3", "flac", "ogg", "oga", "m4a", "mp4", "aac", "mka", "mkv", "webm",
+];
+
+fn audio_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for input in inputs {
         if input.is_dir() {
             let mut found: Vec<PathBuf> = std::fs::read_dir(input)
                 .with_context(|| format!("cannot read folder {}", input.display()))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("wav")))
+                .filter(|p| {
+                    p.extension().is_some_and(|e| {
+                        AUDIO_EXTENSIONS
+                            .iter()
+                            .any(|known| e.eq_ignore_ascii_case(known))
+                    })
+                })
                 .collect();
             if found.is_empty() {
-                bail!("no .wav file in {}", input.display());
+                bail!("no audio file in {}", input.display());
             }
             found.sort();
             files.extend(found);
@@ -109,15 +125,18 @@ fn wav_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
 }
 
 fn run(args: Args) -> Result<()> {
-    let device = deepspeech_core::device::select(Some(&args.device)).map_err(anyhow::Error::msg)?;
-    let files = wav_files(&args.audio)?;
+    let (device, fell_back) = deepspeech_core::device::select_or_cpu(&args.device);
+    if let Some(why) = fell_back {
+        eprintln!("deepspeech: warning: {why}");
+    }
+    let files = audio_files(&args.audio)?;
     let started = Instant::now();
     let mut model = match &args.model {
         Some(path) => Model::load_on(path, &device).context("cannot load the model")?,
         None => embedded::model_on(&device).context("cannot load the embedded model")?,
     };
     if let Some(width) = args.beam_width {
-        model.set_beam_width(width);
+        model.set_beam_width(width as usize);
     }
     let scorer = match &args.scorer {
         Some(path) if path.as_os_str() == "none" => None,
@@ -233,13 +252,13 @@ fn transcribe(
     many: bool,
     log_probs_path: Option<&Path>,
 ) -> Result<()> {
-    let (audio, info) = read_wav(file)?;
+    let audio = read_audio(file)?;
     let started = Instant::now();
     let (transcripts, log_probs) = match args.stream {
-        Some(ms) => stream(model, &audio.samples, info.sample_rate, ms, args)?,
+        Some(ms) => stream(model, file, &audio.samples, audio.sample_rate, ms, args)?,
         None => {
             let mut stream = model.create_stream();
-            stream.feed_audio(&audio.samples, info.sample_rate, 1)?;
+            stream.feed_audio(&audio.samples, audio.sample_rate, 1)?;
             stream.finish_with_metadata_and_log_probs(candidates(args))?
         }
     };
@@ -261,6 +280,7 @@ fn transcribe(
 
 fn stream(
     model: &Arc<Model>,
+    file: &Path,
     samples: &[f32],
     rate: u32,
     ms: u32,
@@ -269,11 +289,22 @@ fn stream(
     let chunk = ((rate as usize * ms as usize) / 1000).max(1);
     let mut stream = model.create_stream();
     let mut last = String::new();
+    let mut fed = 0;
     for piece in samples.chunks(chunk) {
         stream.feed_audio(piece, rate, 1)?;
+        fed += piece.len();
         let partial = stream.intermediate_decode()?;
-        if partial.text != last && !args.json {
-            println!("{}", partial.text);
+        if partial.text != last {
+            if args.json {
+                let line = serde_json::json!({
+                    "file": file.display().to_string(),
+                    "time": round3(fed as f64 / f64::from(rate)),
+                    "partial": partial.text,
+                });
+                println!("{line}");
+            } else {
+                println!("{}", partial.text);
+            }
             last = partial.text;
         }
     }

@@ -17,7 +17,7 @@ use deepspeech_core::model::io::{self, config_from_metadata};
 /// deepspeech-rs `.safetensors`, and deepspeech-rs models to a TensorFlow checkpoint that
 /// DeepSpeech's own export turns into `.pb` / `.tflite` for its runtimes.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(name = "ds-convert", version)]
 struct Args {
     /// The model to read: .safetensors, .pb, .pbmm, .tflite, or a TensorFlow checkpoint folder
     /// (the format is read from the bytes, not the name).
@@ -53,6 +53,7 @@ enum Precision {
 }
 
 fn main() {
+    deepspeech_core::cli::restore_default_sigpipe();
     if let Err(e) = run(Args::parse()) {
         eprintln!("ds-convert: error: {e:#}");
         std::process::exit(1);

@@ -15,7 +15,7 @@ use npyz::WriterBuilder;
 /// PCM or float encoding, sample rate and channel count. Audio is mixed to mono and resampled to
 /// 16 kHz first.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(name = "ds-features", version)]
 struct Args {
     /// WAV files to analyse.
     #[arg(required = true)]
@@ -40,6 +40,7 @@ struct Args {
 }
 
 fn main() {
+    deepspeech_core::cli::restore_default_sigpipe();
     if let Err(e) = run(Args::parse()) {
         eprintln!("ds-features: error: {e:#}");
         std::process::exit(1);

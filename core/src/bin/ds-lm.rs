@@ -29,7 +29,7 @@ use deepspeech_core::lm::{ArpaModel, DEFAULT_ALPHA, DEFAULT_BETA, LanguageModel}
 /// (e.g. from KenLM's `lmplz`) into a scorer file, as DeepSpeech's `generate_scorer_package` did;
 /// `--scorer_out_deepspeech` makes a package DeepSpeech's runtimes read.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(name = "ds-lm", version)]
 struct Args {
     /// Training text (repeat for several files).
     #[arg(long, required_unless_present = "arpa_in")]
@@ -142,6 +142,7 @@ fn write_deepspeech_package(
 }
 
 fn main() -> Result<()> {
+    deepspeech_core::cli::restore_default_sigpipe();
     let args = Args::parse();
     let start = Instant::now();
     if !args.lm_alpha.is_finite() || !args.lm_beta.is_finite() {

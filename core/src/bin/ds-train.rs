@@ -18,7 +18,7 @@ use deepspeech_core::train::{TrainOptions, run_with};
 /// checkpointing atomically so an interrupted run resumes exactly where it stopped; evaluate it
 /// (WER/CER) and export it as one self-describing .safetensors file.
 #[derive(Parser, Debug)]
-#[command(version, rename_all = "snake_case")]
+#[command(name = "ds-train", version, rename_all = "snake_case")]
 struct Args {
     /// Comma-separated training CSVs. Without them, only --test_files are evaluated (from
     /// --checkpoint_dir or --load_checkpoint_dir).
@@ -149,7 +149,7 @@ struct Args {
     /// reverb[delay (ms),decay (dB)], resample[rate], tempo|speed[factor], pitch[pitch]. Features:
     /// frequency_mask[n,size], time_mask[n,size], add[stddev], multiply[stddev]. Example:
     /// --augment "noise[p=0.5,snr=5:25,color=any]" --augment "resample[p=0.3,rate=8000]"
-    #[arg(long, value_name = "SPEC")]
+    #[arg(long, value_name = "SPEC", long_help = augment_help())]
     augment: Vec<Augmentation>,
     /// Compute device: cpu, cuda or cuda:N (default: CUDA when built with it and present).
     #[arg(long)]
@@ -161,9 +161,41 @@ struct Args {
     /// No progress bars or per-epoch lines.
     #[arg(long)]
     quiet: bool,
+    /// When stderr is not a terminal (a log file, CI), print a progress line (steps/s, loss,
+    /// time left in the epoch) after every this many steps, and at least once a minute.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    log_steps: u64,
+}
+
+/// Size of a checkpoint (weights and two Adam moments, f32) of a network this wide.
+fn checkpoint_megabytes(n_hidden: usize, alphabet: &Alphabet) -> usize {
+    let config = deepspeech_core::model::Config::new(n_hidden, alphabet);
+    let weights: usize = config
+        .tensor_shapes()
+        .iter()
+        .map(|(_, shape)| shape.iter().product::<usize>())
+        .sum();
+    weights * 3 * 4 / 1_000_000
+}
+
+/// `--augment`'s long help: the syntax, then every augmentation's defaults.
+fn augment_help() -> String {
+    format!(
+        "On-the-fly training augmentation, repeatable, applied in the order given (DeepSpeech \
+         0.9's syntax): NAME[KEY=VALUE,...], VALUE a number, a uniform range a:b or a normal \
+         mean~stddev (clipped to 2 stddev); every NAME takes p, its probability per sample \
+         (default 1). Signal augmentations (on the 16 kHz samples): volume, noise \
+         (color=white|pink|brown|any), overlay (source=DIR_OR_CSV), reverb (delay in ms, decay \
+         in dB), resample, tempo|speed, pitch. Feature augmentations (on the MFCCs): \
+         frequency_mask, time_mask, add, multiply.\n\nDefaults of the parameters left out:\n  {}\n\n\
+         Example: --augment \"noise[p=0.5,snr=5:25,color=any]\" --augment \
+         \"resample[p=0.3,rate=8000]\"",
+        deepspeech_core::train::augment::DEFAULT_SPECS.join("\n  ")
+    )
 }
 
 fn main() {
+    deepspeech_core::cli::restore_default_sigpipe();
     let args = Args::parse();
     #[cfg(feature = "distributed")]
     let mpi = distributed::Mpi::init_if_launched();
@@ -260,6 +292,22 @@ fn run_cli(args: Args, comm: &dyn Collective) -> Result<()> {
             args.load_checkpoint_dir.as_deref(),
         )?,
     };
+    let fresh =
+        resumable(args.checkpoint_dir.as_deref()).is_none() && args.load_checkpoint_dir.is_none();
+    if args.n_hidden.is_none()
+        && fresh
+        && device.is_cpu()
+        && !options.train_files.is_empty()
+        && options.n_hidden >= 1024
+    {
+        eprintln!(
+            "ds-train: warning: training DeepSpeech's full-size network (--n_hidden {}) on the \
+             CPU: each checkpoint is about {} MB and each step takes seconds. For a small data \
+             set or a first try, --n_hidden 256 to 512 trains many times faster.",
+            options.n_hidden,
+            checkpoint_megabytes(options.n_hidden, &options.alphabet)
+        );
+    }
     options.checkpoint_dir = args.checkpoint_dir;
     options.checkpoint_secs = args.checkpoint_secs;
     options.export_dir = args.export_dir;
@@ -279,6 +327,7 @@ fn run_cli(args: Args, comm: &dyn Collective) -> Result<()> {
     options.report_count = args.report_count;
     options.augmentations = args.augment;
     options.progress = !args.quiet;
+    options.log_steps = args.log_steps;
     options.device = device;
 
     let summary = run_with(&options, comm).context("training failed")?;
@@ -301,6 +350,28 @@ fn run_cli(args: Args, comm: &dyn Collective) -> Result<()> {
             last.dev_loss
                 .map_or(String::new(), |d| format!(", dev loss {d:.6}"))
         );
+    }
+    if let Some(stop) = &summary.stopped_early {
+        println!(
+            "Stopped by --max_steps after {} step(s) this run ({} in total): epoch {}, batch \
+             {}/{}, train loss so far {:.6}",
+            summary.steps_this_run,
+            summary.steps,
+            stop.epoch,
+            stop.batches_done,
+            stop.batches,
+            stop.train_loss
+        );
+    }
+    let evaluates = summary.exported.is_some() || summary.test.is_some();
+    if evaluates {
+        match &summary.evaluated {
+            Some(best) => println!(
+                "Weights exported and tested: the best dev checkpoint {}",
+                best.display()
+            ),
+            None => println!("Weights exported and tested: the last ones (no best dev checkpoint)"),
+        }
     }
     if let Some(path) = &summary.exported {
         println!("Exported model to {}", path.display());

@@ -15,7 +15,7 @@ use deepspeech_core::train::tune::{SearchMethod, Trial, TuneOptions, run};
 /// WER and CER of each trial and the best pair. Pass that pair to ds-train (--lm_alpha,
 /// --lm_beta) or to the decoder.
 #[derive(Parser, Debug)]
-#[command(version, rename_all = "snake_case")]
+#[command(name = "ds-tune", version, rename_all = "snake_case")]
 struct Args {
     /// Comma-separated dev CSVs (wav_filename,wav_filesize,transcript) to tune on.
     #[arg(long, value_delimiter = ',', required = true)]
@@ -86,6 +86,7 @@ enum Search {
 }
 
 fn main() {
+    deepspeech_core::cli::restore_default_sigpipe();
     if let Err(e) = run_cli(Args::parse()) {
         eprintln!("ds-tune: error: {e:#}");
         std::process::exit(1);

@@ -116,7 +116,38 @@ pub fn read(path: &Path) -> Result<SafetensorsFile, CheckpointError> {
     if formats::is_tf_checkpoint(path) {
         return Ok(imported_file(formats::import_checkpoint(path)?));
     }
+    if path.is_dir() {
+        let exported = path.join("model.safetensors");
+        if exported.is_file() {
+            return parse_any(&map_file(&exported)?, &exported);
+        }
+        return Err(folder_without_model(path));
+    }
     parse_any(&map_file(path)?, path)
+}
+
+/// Why a folder is not a model, and what to do: a ds-train checkpoint folder is exported first.
+fn folder_without_model(path: &Path) -> CheckpointError {
+    let training = ["best.safetensors", "last.safetensors"]
+        .iter()
+        .any(|f| path.join(f).is_file());
+    let reason = if training {
+        format!(
+            "it is a ds-train checkpoint folder, which holds training state, not an exported \
+             model: export it with `ds-train --checkpoint_dir {dir} --export_dir OUT` and use \
+             OUT/model.safetensors",
+            dir = path.display()
+        )
+    } else {
+        "it holds no model: give a model file (.safetensors, .pb, .pbmm, .tflite), a folder \
+         with model.safetensors (ds-train --export_dir), or a TensorFlow checkpoint folder"
+            .into()
+    };
+    CheckpointError::Import {
+        path: path.to_owned(),
+        format: "folder",
+        reason,
+    }
 }
 
 /// An imported model as if read from one of our files: our tensors, our config in the metadata.
@@ -223,6 +254,23 @@ pub fn config_from_metadata(
     };
     match metadata.get(FORMAT_KEY) {
         Some(f) if f == expected_format => {}
+        Some(f)
+            if f == crate::train::checkpoint::CHECKPOINT_FORMAT
+                && expected_format == MODEL_FORMAT =>
+        {
+            let dir = path
+                .parent()
+                .map_or(".".into(), |d| d.display().to_string());
+            return Err(CheckpointError::Import {
+                path: path.to_owned(),
+                format: "ds-train training checkpoint",
+                reason: format!(
+                    "it holds training state, not an exported model: export it with \
+                     `ds-train --checkpoint_dir {dir} --export_dir OUT` and use \
+                     OUT/model.safetensors"
+                ),
+            });
+        }
         Some(f) => {
             return Err(corrupt(format!(
                 "format is {f:?}, expected {expected_format:?}"

@@ -21,6 +21,24 @@ use crate::audio::{MODEL_SAMPLE_RATE, load_wav_16k, resample};
 use crate::error::AugmentError;
 use crate::features::{FeatureMatrix, MfccExtractor};
 
+/// Every augmentation with the value each parameter takes when the spec leaves it out (`p`
+/// defaults to 1 for all), as `ds-train --help` lists them; a unit test keeps this list and the
+/// parser's defaults equal.
+pub const DEFAULT_SPECS: [&str; 12] = [
+    "volume[dbfs=3.0103]",
+    "noise[snr=10,color=white]",
+    "overlay[source=(required),snr=3,layers=1]",
+    "reverb[delay=20,decay=10]",
+    "resample[rate=8000]",
+    "tempo[factor=1.1]",
+    "speed[factor=1.1]",
+    "pitch[pitch=1.1]",
+    "frequency_mask[n=3,size=2]",
+    "time_mask[n=3,size=2]",
+    "add[stddev=1]",
+    "multiply[stddev=0.1]",
+];
+
 /// How a parameter's value is drawn.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Value {
@@ -1083,5 +1101,20 @@ mod tests {
             data: vec![0.0, 2.0, 4.0],
         };
         assert_eq!(stretch_frames(&m, 5).data, vec![0.0, 1.0, 2.0, 3.0, 4.0]);
+    }
+
+    #[test]
+    fn the_listed_defaults_are_the_parsers() {
+        for listed in DEFAULT_SPECS {
+            let name = &listed[..listed.find('[').unwrap()];
+            let explicit = listed.replace("source=(required)", "source=/tmp");
+            let bare = if name == "overlay" {
+                "overlay[source=/tmp]".to_owned()
+            } else {
+                name.to_owned()
+            };
+            assert_eq!(parse(&bare).kind, parse(&explicit).kind, "{listed}");
+            assert_eq!(parse(&bare).p, parse("volume[p=1]").p, "{listed}");
+        }
     }
 }

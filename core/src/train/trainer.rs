@@ -3,6 +3,7 @@
 //! export and test evaluation; alone, or data-parallel across processes through a
 //! [`Collective`] (see [`crate::train::distributed`]).
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -136,8 +137,11 @@ pub struct TrainOptions {
     /// On-the-fly augmentation of the training set (`--augment`), applied in order: signal
     /// augmentations, then feature augmentations. Dev and test sets are never augmented.
     pub augmentations: Vec<Augmentation>,
-    /// Show progress bars.
+    /// Show progress bars (on a terminal), or progress lines (otherwise).
     pub progress: bool,
+    /// When stderr is not a terminal (a log file, CI), a progress line after every this many
+    /// steps, and at least once a minute.
+    pub log_steps: u64,
     /// Compute device.
     pub device: Device,
 }
@@ -177,6 +181,7 @@ impl TrainOptions {
             decoder: DecodeOptions::default(),
             augmentations: vec![],
             progress: true,
+            log_steps: 100,
             device: Device::Cpu,
         }
     }
@@ -189,6 +194,13 @@ pub struct TrainSummary {
     pub history: Vec<EpochRecord>,
     /// Optimiser steps taken in total.
     pub steps: u64,
+    /// Optimiser steps taken by this run.
+    pub steps_this_run: u64,
+    /// Where `--max_steps` stopped the run, when it did: inside this epoch.
+    pub stopped_early: Option<PartialEpoch>,
+    /// The weights the export and the test report used: the best dev checkpoint, when the
+    /// checkpoint folder has one, else `None` for the weights as training left them.
+    pub evaluated: Option<PathBuf>,
     /// Whether this run resumed from a checkpoint.
     pub resumed: bool,
     /// Rows and samples left out, with reasons.
@@ -197,6 +209,19 @@ pub struct TrainSummary {
     pub exported: Option<PathBuf>,
     /// The test report, if a test set was given.
     pub test: Option<Report>,
+}
+
+/// An epoch that `--max_steps` interrupted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartialEpoch {
+    /// 0-based epoch.
+    pub epoch: usize,
+    /// Batches of it trained.
+    pub batches_done: usize,
+    /// Batches in it.
+    pub batches: usize,
+    /// Mean training loss over the batches trained.
+    pub train_loss: f64,
 }
 
 /// A dataset with its features.
@@ -581,7 +606,7 @@ pub fn run_with(options: &TrainOptions, comm: &dyn Collective) -> Result<TrainSu
                 &mut summary.skipped,
             )?)
         };
-        train_epochs(
+        let (steps_this_run, stopped_early) = train_epochs(
             options,
             comm,
             &config,
@@ -593,6 +618,23 @@ pub fn run_with(options: &TrainOptions, comm: &dyn Collective) -> Result<TrainSu
         )?;
         summary.history = state.history.clone();
         summary.steps = state.step;
+        summary.steps_this_run = steps_this_run;
+        summary.stopped_early = stopped_early;
+    }
+    // One rule for what is exported and tested: the best dev checkpoint when the folder has one
+    // (as ds-tune reads), else the weights as training left them.
+    let evaluates = options.export_dir.is_some() || !options.test_files.is_empty();
+    if writer && evaluates {
+        let best = options
+            .checkpoint_dir
+            .as_ref()
+            .map(|d| checkpoint::best_path(d))
+            .filter(|p| p.is_file());
+        if let Some(best) = best {
+            let ckpt = checkpoint::load(&best, &config)?;
+            checkpoint::restore(&ckpt, &mut adam, &best)?;
+            summary.evaluated = Some(best);
+        }
     }
     // Also without training files: `--checkpoint_dir X --export_dir Y` exports a checkpoint, as
     // DeepSpeech did.
@@ -629,32 +671,14 @@ fn test_report(options: &TrainOptions, model: &DeepSpeech, test: &Prepared) -> R
     report
 }
 
-/// Exports the best weights when a dev set chose them, else the last ones.
+/// Exports the model's current weights (those [`run_with`] chose to evaluate).
 fn export(options: &TrainOptions, dir: &Path, config: &Config, adam: &Adam) -> Result<PathBuf> {
     std::fs::create_dir_all(dir).map_err(|reason| CheckpointError::Io {
         path: dir.to_owned(),
         reason,
     })?;
     let path = dir.join("model.safetensors");
-    let best = options
-        .checkpoint_dir
-        .as_ref()
-        .map(|d| checkpoint::best_path(d))
-        .filter(|p| p.is_file());
-    let weights = match best {
-        Some(best) => {
-            let ckpt = checkpoint::load(&best, config)?;
-            config
-                .tensor_shapes()
-                .into_iter()
-                .map(|(name, _)| {
-                    let t = ckpt.tensors[&format!("model.{name}")].clone();
-                    (name, t)
-                })
-                .collect()
-        }
-        None => checkpoint::weights(adam),
-    };
+    let weights = checkpoint::weights(adam);
     let dtype = if options.export_f16 {
         DType::F16
     } else {
@@ -713,7 +737,7 @@ fn train_epochs(
     state: &mut TrainState,
     train: &Prepared,
     dev: Option<&Prepared>,
-) -> Result<()> {
+) -> Result<(u64, Option<PartialEpoch>)> {
     let ctc = CtcOptions {
         blank: options.alphabet.blank(),
         impossible: Impossible::ZeroLoss,
@@ -723,8 +747,10 @@ fn train_epochs(
     let checkpoint_dir = options.checkpoint_dir.as_ref().filter(|_| comm.rank() == 0);
     let mut last_checkpoint = Instant::now();
     let mut steps_this_run = 0u64;
+    let mut log = StepLog::new(options.progress, options.log_steps);
     while state.epoch < options.epochs {
         let started = Instant::now();
+        let batch_at_start = state.batch_in_epoch;
         let order = epoch_order(options, state.epoch, plan.len());
         let bar = progress_bar(
             options.progress,
@@ -738,7 +764,13 @@ fn train_epochs(
                 if let Some(dir) = checkpoint_dir {
                     checkpoint::save(&checkpoint::last_path(dir), config, adam, state)?;
                 }
-                return Ok(());
+                let partial = PartialEpoch {
+                    epoch: state.epoch,
+                    batches_done: state.batch_in_epoch,
+                    batches: order.len(),
+                    train_loss: state.epoch_loss_sum / state.epoch_samples.max(1) as f64,
+                };
+                return Ok((steps_this_run, Some(partial)));
             }
             let batch_loss = if comm.size() == 1 {
                 let batch = train_batch(train, &plan[b], options, state.epoch, config)?;
@@ -761,6 +793,7 @@ fn train_epochs(
             state.epoch_loss_sum += batch_loss * plan[b].len() as f64;
             state.epoch_samples += plan[b].len();
             bar.inc(1);
+            log.step(state, order.len(), batch_at_start, started);
             bar.set_message(format!(
                 "loss {:.3} | {:.1} samples/s",
                 state.epoch_loss_sum / state.epoch_samples.max(1) as f64,
@@ -781,7 +814,65 @@ fn train_epochs(
             break;
         }
     }
-    Ok(())
+    Ok((steps_this_run, None))
+}
+
+/// Progress as lines on stderr when it is not a terminal (where the bars do not show): after
+/// every `every` steps and at least once a minute.
+struct StepLog {
+    enabled: bool,
+    every: u64,
+    last: Instant,
+    steps: u64,
+}
+
+impl StepLog {
+    fn new(progress: bool, every: u64) -> Self {
+        Self {
+            enabled: progress && !std::io::stderr().is_terminal(),
+            every: every.max(1),
+            last: Instant::now(),
+            steps: 0,
+        }
+    }
+
+    /// Called after each step of an epoch of `batches` batches that this run entered at
+    /// `batch_at_start` at the time `started`.
+    fn step(
+        &mut self,
+        state: &TrainState,
+        batches: usize,
+        batch_at_start: usize,
+        started: Instant,
+    ) {
+        self.steps += 1;
+        if !self.enabled
+            || (!self.steps.is_multiple_of(self.every) && self.last.elapsed().as_secs() < 60)
+        {
+            return;
+        }
+        self.last = Instant::now();
+        let done = state.batch_in_epoch.saturating_sub(batch_at_start).max(1);
+        let secs = started.elapsed().as_secs_f64();
+        let per_step = secs / done as f64;
+        let eta = per_step * batches.saturating_sub(state.batch_in_epoch) as f64;
+        eprintln!(
+            "epoch {} | batch {}/{} | step {} | loss {:.3} | {:.2} steps/s | epoch ends in {}",
+            state.epoch,
+            state.batch_in_epoch,
+            batches,
+            state.step,
+            state.epoch_loss_sum / state.epoch_samples.max(1) as f64,
+            1.0 / per_step.max(1e-9),
+            clock(eta)
+        );
+    }
+}
+
+/// Seconds as `h:mm:ss`.
+fn clock(secs: f64) -> String {
+    let s = secs.max(0.0).round() as u64;
+    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
 /// The batch of the training samples `indices`, augmented if the set is.

@@ -58,6 +58,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    deepspeech_core::cli::restore_default_sigpipe();
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -249,20 +249,10 @@ impl DeepSpeech {
     /// Loads the model named by the settings (or reuses the loaded one).
     fn load_model(&self) -> Result<(), gst::ErrorMessage> {
         let settings = lock(&self.settings).clone();
-        let device = match deepspeech_core::device::select(Some(&settings.device)) {
-            Ok(device) => device,
-            Err(e) => {
-                gst::element_imp_warning!(
-                    self,
-                    gst::LibraryError::Settings,
-                    (
-                        "deepspeech: device {:?}: {e}: using the CPU",
-                        settings.device
-                    )
-                );
-                deepspeech_core::device::Device::Cpu
-            }
-        };
+        let (device, fell_back) = deepspeech_core::device::select_or_cpu(&settings.device);
+        if let Some(why) = fell_back {
+            gst::element_imp_warning!(self, gst::LibraryError::Settings, ("deepspeech: {why}"));
+        }
         let embedded = settings.model.as_deref().is_none_or(str::is_empty);
         let path = match settings.model.as_deref() {
             Some(p) if !p.is_empty() => p.to_owned(),

@@ -236,8 +236,7 @@ fn unknown_format(bytes: &[u8]) -> String {
         [0x08, ..] => {
             "it looks like an ONNX or other protobuf model, not a TensorFlow graph".to_owned()
         }
-        _ if bytes.len() < 16 => format!("it is only {} bytes long", bytes.len()),
-        _ => "its first bytes match none of them".to_owned(),
+        _ => format!("it is {}", crate::sniff::describe(bytes)),
     };
     format!(
         "not a model format this program reads (deepspeech-rs .safetensors, DeepSpeech/Coqui STT \
