@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Live subtitles burned into a video: textoverlay draws each utterance while it is spoken.
-#   [MODEL=model.safetensors] examples/burn-in.sh INPUT_VIDEO [SINK]
-# Without MODEL the element uses its embedded default English model (and scorer).
-# SINK defaults to autovideosink; tests use "fakesink sync=false".
+# A video playing with its sound and live subtitles burned in, through `deepspeechoverlay` (which
+# holds enough audio and video in its queues for each subtitle to show while its words are spoken,
+# with every frame on time).
+#   [MODEL=model.safetensors] examples/burn-in.sh INPUT_VIDEO [VIDEO_SINK] [AUDIO_SINK]
+# Without MODEL the element uses its embedded default English model (and scorer). The sinks
+# default to autovideosink and autoaudiosink; tests use "fakesink sync=false".
 set -euo pipefail
-input=$1; sink=${2:-autovideosink}
+input=$1; video_sink=${2:-autovideosink}; audio_sink=${3:-autoaudiosink}
 gst-launch-1.0 filesrc location="$input" ! decodebin name=d \
-    d. ! queue ! videoconvert ! textoverlay name=o valignment=bottom ! videoconvert ! $sink \
-    d. ! queue ! audioconvert ! deepspeech ${MODEL:+model="$MODEL"} ! o.text_sink
+    deepspeechoverlay name=s ${MODEL:+model="$MODEL"} \
+    d. ! queue ! videoconvert ! s.sink_video  s.src_video ! videoconvert ! $video_sink \
+    d. ! queue ! audioconvert ! s.sink_audio  s.src_audio ! audioconvert ! audioresample ! $audio_sink

@@ -4,6 +4,8 @@
 Commands:
   build   cargo build one package, copy its cdylib to --output, and write a depfile
           (from cargo's own .d file) so meson rebuilds when a source file changes;
+  bins    cargo build the command-line tools (--bin, repeatable, from the packages given
+          with --package) and copy them into --output-dir;
   test    cargo test one package (or the whole workspace without --package);
   clippy  cargo clippy --all-targets on the workspace with -D warnings.
 """
@@ -43,11 +45,13 @@ def write_depfile(cargo_depfile, output, depfile):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("command", choices=["build", "test", "clippy"])
+    p.add_argument("command", choices=["build", "bins", "test", "clippy"])
     p.add_argument("--source-dir", required=True)
     p.add_argument("--target-dir", required=True)
     p.add_argument("--profile", default="release", choices=["release", "debug"])
-    p.add_argument("--package")
+    p.add_argument("--package", action="append", default=[])
+    p.add_argument("--bin", action="append", default=[])
+    p.add_argument("--output-dir")
     p.add_argument("--feature", action="append", default=[])
     p.add_argument("--output")
     p.add_argument("--depfile")
@@ -56,19 +60,28 @@ def main():
     source_dir = os.path.abspath(a.source_dir)
     target_dir = os.path.abspath(a.target_dir)
 
+    packages = [arg for name in a.package for arg in ("-p", name)]
     if a.command == "build":
-        rc = cargo(["build", "-p", a.package] + profile_args(a.profile) + feature_args(a.feature),
+        rc = cargo(["build"] + packages + profile_args(a.profile) + feature_args(a.feature),
                    source_dir, target_dir)
         if rc != 0:
             return rc
-        lib = "lib" + a.package.replace("gst-plugin-", "gst").replace("-", "_") + ".so"
+        lib = "lib" + a.package[0].replace("gst-plugin-", "gst").replace("-", "_") + ".so"
         built = os.path.join(target_dir, a.profile, lib)
         shutil.copy2(built, a.output)
         if a.depfile:
             write_depfile(os.path.splitext(built)[0] + ".d", a.output, a.depfile)
         return 0
+    if a.command == "bins":
+        bins = [arg for name in a.bin for arg in ("--bin", name)]
+        rc = cargo(["build"] + packages + bins + profile_args(a.profile), source_dir, target_dir)
+        if rc != 0:
+            return rc
+        for name in a.bin:
+            shutil.copy2(os.path.join(target_dir, a.profile, name), os.path.join(a.output_dir, name))
+        return 0
     if a.command == "test":
-        scope = ["-p", a.package] if a.package else ["--workspace"]
+        scope = packages or ["--workspace"]
         return cargo(["test"] + scope + profile_args(a.profile) + feature_args(a.feature),
                      source_dir, target_dir)
     return cargo(["clippy", "--workspace", "--all-targets"] + profile_args(a.profile)

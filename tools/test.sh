@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, clippy, the meson build and install of the
-# plugin (checked with gst-inspect-1.0), every cargo test in release mode, and the distributed-training
+# plugin (checked with gst-inspect-1.0) and of the command-line tools, every cargo test in release mode, and the distributed-training
 # test (deepspeech-core rebuilt with the `distributed` feature, under mpirun), and a compile check
 # of the `cuda` feature (no GPU here: tools/cuda/check.sh runs its tests on one).
 # One cargo target directory serves cargo and meson, so everything is compiled once.
@@ -23,8 +23,14 @@ meson compile -C build-ci
 meson test -C build-ci --print-errorlogs
 meson install -C build-ci --quiet
 plugin_dir=$(dirname "$(find "$root/build-ci/prefix" -name libgstdeepspeech.so | head -n1)")
-GST_PLUGIN_PATH="$plugin_dir" GST_REGISTRY="$root/build-ci/registry.bin" \
-    gst-inspect-1.0 deepspeech | grep -E '^\s+(Filename|Klass)'
+for element in deepspeech deepspeechoverlay; do
+    GST_PLUGIN_PATH="$plugin_dir" GST_REGISTRY="$root/build-ci/registry.bin" \
+        gst-inspect-1.0 "$element" | grep -E '^\s+(Filename|Klass)'
+done
+# The command-line tools are installed too, and run from the prefix.
+for tool in deepspeech ds-train ds-lm ds-tune ds-convert ds-features ds-import; do
+    "$root/build-ci/prefix/bin/$tool" --version
+done
 
 step "cargo test --release --workspace"
 cargo test --release --workspace

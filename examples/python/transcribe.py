@@ -8,7 +8,7 @@ Without MODEL the element uses its embedded default English model and scorer.
 Needs Debian's python3-gi, python3-gst-1.0 and gir1.2-gstreamer-1.0 (the pyenv python on
 PATH does not have them), and the plugin on GST_PLUGIN_PATH. Prints one line per final result:
 
-    [  0.03 -   2.91] she had your dark suit in greasy wash water all year (confidence -1.23)
+    [  0.00 -   2.92] she had your dark suit in greasy wash water all year (confidence -0.71)
 """
 
 import sys

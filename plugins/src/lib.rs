@@ -7,9 +7,11 @@
 use gst::glib;
 
 mod deepspeech;
+mod deepspeechoverlay;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
-    deepspeech::register(plugin)
+    deepspeech::register(plugin)?;
+    deepspeechoverlay::register(plugin)
 }
 
 gst::plugin_define!(

@@ -117,10 +117,22 @@ fn expected_utterances(audio: &[i16], silence_length: u32) -> Vec<String> {
     vad.push(&mono, &mut events);
     vad.finish(&mut events);
     let model = std::sync::Arc::new(Model::load(model()).unwrap());
+    let preroll = 8820; // 200 ms at 44.1 kHz
+    let mut quiet_since = 0;
     events
         .chunks(2)
         .map(|pair| match pair {
             [VadEvent::Start(a), VadEvent::End(b)] => {
+                // The stream's start (or the last end) less than another pre-roll before the
+                // pre-roll starts the utterance; the element starts it on the model's 20 ms
+                // feature grid (882 samples at 44.1 kHz), counted from the stream's start.
+                let a = if *a < quiet_since + preroll {
+                    quiet_since
+                } else {
+                    *a
+                };
+                let a = &(a - a % 882);
+                quiet_since = *b;
                 let t = model
                     .transcribe(&mono[*a as usize..*b as usize], 44_100, 1)
                     .unwrap();

@@ -153,6 +153,65 @@ fn default_model_on_the_fsdd_dev_split_through_the_element() {
     );
 }
 
+/// What `deepspeech --audio FILE` prints with its defaults: the embedded model and scorer,
+/// the whole file in one stream (the CLI's own code path, without the process).
+fn cli_transcript(model: &std::sync::Arc<deepspeech_core::engine::Model>, path: &Path) -> String {
+    let audio = deepspeech_core::audio::read_audio(path).unwrap();
+    let mut stream = model.create_stream();
+    stream
+        .feed_audio(&audio.samples, audio.sample_rate, 1)
+        .unwrap();
+    stream.finish_with_metadata(1).unwrap()[0]
+        .text
+        .trim()
+        .to_owned()
+}
+
+/// With default settings, the element and the CLI give the same transcript of each recording of
+/// one utterance: its onset is not cut, and its frames fall where the CLI's do whatever the
+/// input's rate (LDC93S1 at 8, 16 and 44.1 kHz; LJSpeech at 22.05 kHz; FSDD at 8 kHz).
+#[test]
+fn element_and_cli_give_the_same_transcripts() {
+    let model = std::sync::Arc::new(deepspeech_core::embedded::model_with_scorer().unwrap());
+    let mut files: Vec<PathBuf> = [
+        "LDC93S1.wav",
+        "LDC93S1_pcms16le_1_8000.wav",
+        "LDC93S1_pcms16le_2_44100.wav",
+    ]
+    .iter()
+    .map(|f| shared_data().join("ldc93s1").join(f))
+    .collect();
+    files.extend(
+        csv_rows(&shared_data().join("ljspeech/ljspeech.csv"))
+            .into_iter()
+            .map(|(w, _)| w),
+    );
+    files.extend(
+        csv_rows(&shared_data().join("fsdd/dev.csv"))
+            .into_iter()
+            .step_by(5)
+            .map(|(w, _)| w),
+    );
+    let mut differ = Vec::new();
+    for file in &files {
+        let (element, _) = transcribe(file, None);
+        let cli = cli_transcript(&model, file);
+        if element != cli {
+            differ.push(format!(
+                "{}: element {element:?}, CLI {cli:?}",
+                file.display()
+            ));
+        }
+    }
+    assert!(
+        differ.is_empty(),
+        "{} of {} differ:\n{}",
+        differ.len(),
+        files.len(),
+        differ.join("\n")
+    );
+}
+
 #[test]
 fn silence_and_noise_decode_to_nothing() {
     let dir = std::env::temp_dir().join(format!("ds-default-silence-{}", std::process::id()));

@@ -56,13 +56,11 @@ const DEFAULT_SILENCE_THRESHOLD: f64 = -50.0;
 const DEFAULT_SILENCE_LENGTH: u32 = 800;
 const DEFAULT_MAX_UTTERANCE: u32 = 10_000;
 const DEFAULT_PARTIAL_INTERVAL: u32 = 1000;
-/// `beam-width` 0: the model's own default (a DeepSpeech export's `metadata_beam_width`), else
-/// [`FALLBACK_BEAM_WIDTH`].
+/// `beam-width` 0: the model's own default (a DeepSpeech export's `metadata_beam_width`, else
+/// DeepSpeech's 1024), as the CLI, so that both give the same transcript. The network runs as
+/// the audio arrives, so the final beam search is all that is left at an utterance's end: about
+/// 80 ms for 10 s of speech at 1024 beams with the embedded scorer on one core.
 const DEFAULT_BEAM_WIDTH: u32 = 0;
-/// Beam width for final results when neither the property nor the model gives one: narrower
-/// than DeepSpeech's 1024 so that a 10 s utterance decodes in well under the processing margin
-/// on one core.
-const FALLBACK_BEAM_WIDTH: usize = 256;
 /// Processing time allowed on top of the segmentation delay.
 const PROCESSING_MARGIN_MS: u32 = 300;
 /// Timestamps this far from where the previous buffer ended are jitter, not a jump (GStreamer's
@@ -161,6 +159,8 @@ struct State {
     expected_pts: Option<gst::ClockTime>,
     /// Recent mono samples, for the pre-roll of an utterance; the last one is `vad.position − 1`.
     history: VecDeque<f32>,
+    /// Where the last utterance ended (or the run started), in samples of the current run.
+    quiet_since: u64,
     utterance: Option<Utterance>,
     /// Everything before this time is covered downstream by buffers or gaps.
     covered: Option<gst::ClockTime>,
@@ -177,6 +177,7 @@ impl Default for State {
             base_pts: None,
             expected_pts: None,
             history: VecDeque::new(),
+            quiet_since: 0,
             utterance: None,
             covered: None,
             mono: Vec::new(),
@@ -237,6 +238,20 @@ fn secs(s: f64) -> gst::ClockTime {
     gst::ClockTime::from_nseconds((s.max(0.0) * 1e9).round() as u64)
 }
 
+/// The shortest stretch of input samples (at `rate`) that is a whole number of the model's
+/// feature steps both at `rate` and at the model's own rate: utterances start on this grid so
+/// that, once resampled, their MFCC frames fall where a whole-file transcription puts them
+/// (20 ms, 882 samples, at 44.1 kHz for a 16 kHz model; 40 ms at 11.025 kHz).
+fn feature_grid(rate: u32, features: &deepspeech_core::features::FeatureConfig) -> u64 {
+    fn gcd(a: u64, b: u64) -> u64 {
+        if b == 0 { a } else { gcd(b, a % b) }
+    }
+    let model_rate = u64::from(features.sample_rate.max(1));
+    let step_at_rate = u64::from(rate) * features.step as u64; // × 1/model_rate samples
+    let steps = model_rate / gcd(step_at_rate, model_rate);
+    (steps * step_at_rate / model_rate).max(1)
+}
+
 impl DeepSpeech {
     fn samples_to_time(rate: u32, samples: u64) -> gst::ClockTime {
         gst::ClockTime::from_nseconds(
@@ -283,10 +298,8 @@ impl DeepSpeech {
                 ("deepspeech: cannot load model: {e}")
             )
         })?;
-        match settings.beam_width {
-            0 if model.config().beam_width.is_some() => {}
-            0 => model.set_beam_width(FALLBACK_BEAM_WIDTH),
-            width => model.set_beam_width(width as usize),
+        if settings.beam_width > 0 {
+            model.set_beam_width(settings.beam_width as usize);
         }
         // Unset: the embedded scorer goes with the embedded model; a model of one's own gets
         // no scorer unless one is named. "none" always disables it.
@@ -426,6 +439,7 @@ impl DeepSpeech {
             );
             state.vad = Some(Vad::new(info.rate(), settings.vad_config()));
             state.history.clear();
+            state.quiet_since = 0;
             if state.covered.is_none() {
                 state.covered = state.base_pts;
             }
@@ -446,7 +460,9 @@ impl DeepSpeech {
         let rate = info.rate();
         let vad = state.vad.as_mut().expect("set by handle_discont");
         let chunk_start = vad.position();
-        let history_len = (vad.preroll_samples() + u64::from(rate) / 50) as usize;
+        let grid = feature_grid(rate, &model.config().features);
+        let preroll = vad.preroll_samples();
+        let history_len = (2 * preroll + grid) as usize;
         let mut events = Vec::new();
         vad.push(mono, &mut events);
         let chunk_end = chunk_start + mono.len() as u64;
@@ -465,7 +481,19 @@ impl DeepSpeech {
         for event in events {
             match event {
                 VadEvent::Start(start) => {
-                    let start = start.max(chunk_start.saturating_sub(state.history.len() as u64));
+                    // When the stream's start (or the previous utterance's end) lies less than
+                    // another pre-roll before the pre-roll, the utterance starts there: a
+                    // recording that starts with speech is heard from its first sample, as the
+                    // CLI hears it. The start is on the model's feature grid counted from the
+                    // stream's start, so that the utterance's frames are those of a whole-file
+                    // transcription.
+                    let start = if start < state.quiet_since + preroll {
+                        state.quiet_since
+                    } else {
+                        start
+                    };
+                    let start = (start - start % grid)
+                        .max(chunk_start.saturating_sub(state.history.len() as u64));
                     gst::debug!(CAT, imp = self, "utterance starts at sample {start}");
                     let mut stream = model.create_stream();
                     let preroll: Vec<f32> =
@@ -482,6 +510,7 @@ impl DeepSpeech {
                     });
                 }
                 VadEvent::End(end) => {
+                    state.quiet_since = end;
                     if let Some(mut u) = state.utterance.take() {
                         let piece = &mono
                             [(u.fed_until - chunk_start) as usize..(end - chunk_start) as usize];
@@ -955,7 +984,7 @@ impl ObjectImpl for DeepSpeech {
                     .build(),
                 glib::ParamSpecUInt::builder("latency")
                     .nick("Latency")
-                    .blurb("Latency (ms) added in live pipelines; utterances are cut to fit it. 0 = max-utterance-length + silence-length + 300 ms")
+                    .blurb("Latency (ms) this element adds in live pipelines, as it answers the latency query; utterances (the silence that ends them included) are cut to fit it. 0 = max-utterance-length + 300 ms of processing (10.3 s by default)")
                     .maximum(600_000)
                     .default_value(0)
                     .mutable_ready()
@@ -983,7 +1012,7 @@ impl ObjectImpl for DeepSpeech {
                     .build(),
                 glib::ParamSpecUInt::builder("beam-width")
                     .nick("Beam width")
-                    .blurb("Beam width of the CTC prefix beam search for final results (1 = greedy when no hot-words; 0 = the model's own default, else 256)")
+                    .blurb("Beam width of the CTC prefix beam search for final results (1 = greedy when no hot-words; 0 = the model's own default, else 1024, as the deepspeech CLI)")
                     .minimum(0)
                     .maximum(65_536)
                     .default_value(DEFAULT_BEAM_WIDTH)
@@ -1146,5 +1175,21 @@ impl ElementImpl for DeepSpeech {
             *lock(&self.state) = State::default();
         }
         Ok(success)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::feature_grid;
+    use deepspeech_core::features::FeatureConfig;
+
+    #[test]
+    fn the_feature_grid_is_whole_steps_at_both_rates() {
+        let features = FeatureConfig::default(); // 16 kHz, 20 ms steps
+        assert_eq!(feature_grid(16_000, &features), 320);
+        assert_eq!(feature_grid(44_100, &features), 882);
+        assert_eq!(feature_grid(8_000, &features), 160);
+        assert_eq!(feature_grid(11_025, &features), 441); // 40 ms: 20 ms is 220.5 samples
+        assert_eq!(feature_grid(48_000, &features), 960);
     }
 }
