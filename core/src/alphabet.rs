@@ -27,6 +27,8 @@ impl Alphabet {
 
     /// Parses the text of an alphabet file.
     pub fn parse(text: &str) -> Result<Self, AlphabetError> {
+        // A UTF-8 byte-order mark (as some Windows editors write) is not a symbol.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut symbols = Vec::new();
         let mut labels = HashMap::new();
         let mut first_line = HashMap::new();
@@ -178,5 +180,14 @@ mod tests {
         assert!(e.contains("'é'") && e.contains("position 1"), "{e}");
         let e = Alphabet::english().decode(&[28]).unwrap_err().to_string();
         assert!(e.contains("label 28"), "{e}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_a_symbol() {
+        let with_bom = Alphabet::parse("\u{feff}a\nb\n ").unwrap();
+        assert_eq!(
+            with_bom.symbols(),
+            Alphabet::parse("a\nb\n ").unwrap().symbols()
+        );
     }
 }

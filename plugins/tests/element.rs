@@ -358,6 +358,46 @@ fn caps_of_the_same_rate_keep_the_utterance_and_an_open_gap_is_passed_on() {
     assert_eq!(open_gaps, vec![end]);
 }
 
+/// A live transcriber does not die of one bad buffer: NaN samples are heard as silence, with a
+/// WARNING, and the sentence after them is transcribed as if they had been silence.
+#[test]
+fn a_buffer_with_nan_samples_is_heard_as_silence_with_a_warning() {
+    let element = element(1500);
+    let bus = gst::Bus::new();
+    element.set_bus(Some(&bus));
+    let mut h = Harness::with_element(&element, Some("sink"), Some("src"));
+    h.set_src_caps_str("audio/x-raw,format=F32LE,rate=44100,channels=2,layout=interleaved");
+    h.play();
+    h.push_event(gst::event::Segment::new(&gst::FormattedSegment::<
+        gst::ClockTime,
+    >::new()));
+    let mut audio = vec![0i16; 44_100 * 2]; // 1 s of silence, whose second buffer is NaN
+    audio.extend(stereo_44k());
+    audio.extend(vec![0i16; 44_100 * 2 * 2]);
+    let written = std::cell::Cell::new(0usize);
+    push_encoded(&mut h, &audio, gst::ClockTime::ZERO, |s, bytes| {
+        let i = written.replace(written.get() + 1);
+        let value = if (8820..17_640).contains(&i) {
+            f32::NAN
+        } else {
+            f32::from(s) / 32768.0
+        };
+        bytes.extend(value.to_le_bytes())
+    });
+    h.push_event(gst::event::Eos::new());
+    let buffer = h.pull().expect("the sentence's text");
+    let text = std::str::from_utf8(&buffer.map_readable().unwrap())
+        .unwrap()
+        .to_owned();
+    assert_eq!(vec![text], expected_utterances(&audio, 1500));
+    let warning = next_error(&bus, gst::MessageType::Warning);
+    assert!(
+        warning.contains("NaN") && warning.contains("treated as silence"),
+        "{warning}"
+    );
+    assert!(bus.pop_filtered(&[gst::MessageType::Error]).is_none());
+}
+
 #[test]
 fn latency_is_the_longest_utterance_plus_processing() {
     let element = element(800);

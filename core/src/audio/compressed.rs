@@ -8,7 +8,7 @@ use symphonia::core::audio::SampleBuffer;
 use symphonia::core::codecs::{CODEC_TYPE_NULL, DecoderOptions};
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::FormatOptions;
-use symphonia::core::io::MediaSourceStream;
+use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
@@ -21,13 +21,17 @@ use crate::sniff;
 pub const FORMATS: &str =
     "WAV, MP3, FLAC, Ogg Vorbis, AAC (MP4/M4A), Matroska/WebM with Vorbis or FLAC";
 
-/// Decodes the first audio track of a compressed or container file held in memory; `name`
-/// names it in errors (and its extension hints the container).
-pub fn decode(bytes: Vec<u8>, name: &Path) -> Result<MonoAudio, AudioError> {
-    let head = bytes[..bytes.len().min(512)].to_vec();
+/// Decodes the first audio track of a compressed or container file, read as it decodes (a
+/// large file that is not audio is refused from its first bytes, not read whole); `head` holds
+/// the file's first bytes, `name` names it in errors (and its extension hints the container).
+pub fn decode(
+    source: Box<dyn MediaSource>,
+    head: &[u8],
+    name: &Path,
+) -> Result<MonoAudio, AudioError> {
     let not_audio = || AudioError::NotAudio {
         path: name.to_owned(),
-        what: sniff::describe(&head),
+        what: sniff::describe(head),
     };
     let failed = |detail: String| AudioError::Decode {
         path: name.to_owned(),
@@ -37,7 +41,7 @@ pub fn decode(bytes: Vec<u8>, name: &Path) -> Result<MonoAudio, AudioError> {
     if let Some(ext) = name.extension().and_then(|e| e.to_str()) {
         hint.with_extension(ext);
     }
-    let source = MediaSourceStream::new(Box::new(std::io::Cursor::new(bytes)), Default::default());
+    let source = MediaSourceStream::new(source, Default::default());
     let probed = symphonia::default::get_probe()
         .format(
             &hint,
@@ -69,7 +73,7 @@ pub fn decode(bytes: Vec<u8>, name: &Path) -> Result<MonoAudio, AudioError> {
         }
     }
     let Some((track_id, mut decoder)) = found else {
-        let what = sniff::describe(&head);
+        let what = sniff::describe(head);
         if what.contains("does not decode") {
             return Err(AudioError::NotAudio {
                 path: name.to_owned(),
@@ -106,6 +110,12 @@ pub fn decode(bytes: Vec<u8>, name: &Path) -> Result<MonoAudio, AudioError> {
         if rate != 0 && spec.rate != rate {
             return Err(failed(format!(
                 "the sample rate changes from {rate} Hz to {} Hz mid-stream",
+                spec.rate
+            )));
+        }
+        if !super::wav::PLAUSIBLE_RATES.contains(&spec.rate) {
+            return Err(failed(format!(
+                "a sample rate of {} Hz (expected 1 kHz to 384 kHz)",
                 spec.rate
             )));
         }

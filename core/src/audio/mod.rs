@@ -6,6 +6,7 @@ pub mod pcm;
 pub mod resample;
 pub mod wav;
 
+use std::io::{Read, Seek};
 use std::path::Path;
 
 pub use pcm::{RawFormat, Sample, downmix, downmix_bytes_into, downmix_into};
@@ -25,19 +26,29 @@ pub fn read_audio(path: impl AsRef<Path>) -> Result<MonoAudio, AudioError> {
             what: "a folder".into(),
         });
     }
-    let bytes = std::fs::read(path).map_err(|reason| AudioError::Io {
+    let io = |reason| AudioError::Io {
         path: path.to_owned(),
         reason,
-    })?;
-    if bytes.is_empty() {
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    // The first bytes decide what the file is before anything else is read.
+    let mut head = Vec::with_capacity(4096);
+    std::io::Read::by_ref(&mut file)
+        .take(4096)
+        .read_to_end(&mut head)
+        .map_err(io)?;
+    if head.is_empty() {
         return Err(AudioError::EmptyFile {
             path: path.to_owned(),
         });
     }
-    if bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"WAVE") {
+    if head.starts_with(b"RIFF") && head.get(8..12) == Some(b"WAVE") {
+        let mut bytes = head;
+        file.read_to_end(&mut bytes).map_err(io)?;
         return decode_wav(&bytes, path).map(|(audio, _)| audio);
     }
-    compressed::decode(bytes, path)
+    file.seek(std::io::SeekFrom::Start(0)).map_err(io)?;
+    compressed::decode(Box::new(file), &head, path)
 }
 
 /// Reads a WAV file of any supported encoding, rate and channel count, and returns it as

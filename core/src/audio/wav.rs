@@ -68,6 +68,10 @@ pub fn read_wav(path: impl AsRef<Path>) -> Result<(MonoAudio, WavInfo), AudioErr
     decode_wav(&bytes, path)
 }
 
+/// Sample rates a file may claim: beyond them a header is damaged or hostile, and resampling it
+/// would cost hours of audio (1 Hz) or gigabytes of filter (2^31 Hz).
+pub const PLAUSIBLE_RATES: std::ops::RangeInclusive<u32> = 1_000..=384_000;
+
 /// Decodes a WAV file held in memory; `name` is used in error messages.
 pub fn decode_wav(bytes: &[u8], name: &Path) -> Result<(MonoAudio, WavInfo), AudioError> {
     let path = || name.to_path_buf();
@@ -87,10 +91,13 @@ pub fn decode_wav(bytes: &[u8], name: &Path) -> Result<(MonoAudio, WavInfo), Aud
         },
         frames: u64::from(reader.duration()),
     };
-    if spec.sample_rate == 0 || spec.channels == 0 {
+    if !PLAUSIBLE_RATES.contains(&spec.sample_rate) || spec.channels == 0 {
         return Err(AudioError::UnsupportedEncoding {
             path: path(),
-            detail: format!("{} Hz with {} channel(s)", spec.sample_rate, spec.channels),
+            detail: format!(
+                "{} Hz with {} channel(s); expected 1 kHz to 384 kHz and at least one channel",
+                spec.sample_rate, spec.channels
+            ),
         });
     }
     let expected = info.frames * u64::from(spec.channels);
@@ -263,6 +270,30 @@ mod tests {
             sample_rate: 8000,
             bits_per_sample: bits,
             sample_format: format,
+        }
+    }
+
+    #[test]
+    fn implausible_sample_rates_are_refused_before_anything_is_resampled() {
+        for rate in [1u32, 7, 999, 384_001, 2_147_483_647] {
+            let spec = hound::WavSpec {
+                sample_rate: rate,
+                ..spec(1, 16, hound::SampleFormat::Int)
+            };
+            let bytes = wav_bytes(spec, |w| {
+                for _ in 0..16_000 {
+                    w.write_sample(1000i16).unwrap();
+                }
+            });
+            let err = decode_wav(&bytes, Path::new("odd.wav"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("odd.wav")
+                    && err.contains(&format!("{rate} Hz"))
+                    && err.contains("1 kHz to 384 kHz"),
+                "{err}"
+            );
         }
     }
 

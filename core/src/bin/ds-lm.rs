@@ -3,7 +3,6 @@
 //! file or a DeepSpeech `.scorer` package; or convert an existing ARPA file (e.g. from `lmplz`)
 //! into either, as DeepSpeech's `generate_scorer_package` did.
 
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -233,12 +232,8 @@ fn main() -> Result<()> {
     }
 
     if let Some(arpa) = &args.arpa {
-        let file = std::fs::File::create(arpa)
-            .with_context(|| format!("cannot create {}", arpa.display()))?;
-        let mut out = BufWriter::new(file);
-        model
-            .write_arpa(&mut out)
-            .and_then(|()| std::io::Write::flush(&mut out))
+        // Atomically, as every file here: a run killed while writing leaves the old file.
+        deepspeech_core::model::io::write_atomic_with(arpa, |out| model.write_arpa(out))
             .with_context(|| format!("cannot write {}", arpa.display()))?;
         println!(
             "wrote ARPA {}: {} in {:.1} s",

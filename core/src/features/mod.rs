@@ -81,6 +81,9 @@ impl FeatureConfig {
                 self.window, self.step
             ));
         }
+        if self.mel_channels > 1024 {
+            return Err(format!("{} mel channels (at most 1024)", self.mel_channels));
+        }
         if self.coefficients == 0 || self.coefficients > self.mel_channels {
             return Err(format!(
                 "{} MFCC coefficients from {} mel channels",

@@ -319,6 +319,15 @@ impl ArpaModel {
                     counts.len() + 1
                 )));
             }
+            // An n-gram line takes at least 4 bytes ("-1\tw\n"): a count no file this size
+            // can hold is refused before anything is allocated for it.
+            let most = text.len() as u64 / 4;
+            if c > most {
+                return Err(bad(&format!(
+                    "{c} {n}-grams announced, but a file of {} bytes holds at most {most}",
+                    text.len()
+                )));
+            }
             counts.push(c);
         }
         let order = counts.len();
@@ -781,6 +790,12 @@ ngram 3=2
     fn errors_name_the_line() {
         assert!(err("hello\n").contains("line 1: expected the ARPA header \\data\\"));
         assert!(err("# c\n\n\\data\\\nngram 1=x\n").contains("line 4: bad n-gram count"));
+        for count in ["99999999999", "18446744073709551615", "300000000"] {
+            let e = err(&format!(
+                "\\data\\\nngram 1={count}\n\n\\1-grams:\n-1\ta\n\\end\\\n"
+            ));
+            assert!(e.contains("grams announced, but a file of"), "{e}");
+        }
         assert!(err("\\data\\\nngram 2=3\n").contains("line 2: bad n-gram count"));
         assert!(err("\\data\\\nngram 1=1\nngram 2=1\nngram 3=1\nngram 4=1\nngram 5=1\nngram 6=1\nngram 7=1\n").contains("line 8: n-gram order 7 is not supported"));
         assert!(

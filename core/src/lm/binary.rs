@@ -310,6 +310,13 @@ impl ScorerFile {
         if !(1..=9).contains(&order) {
             return Err(invalid(format!("unsupported order {order}")));
         }
+        // The weights lie outside the checksum: a damaged or hand-made header must not slip
+        // through as garbage transcripts.
+        if !(alpha.is_finite() && beta.is_finite() && alpha.abs() <= 1e3 && beta.abs() <= 1e3) {
+            return Err(invalid(format!(
+                "default alpha {alpha} and beta {beta} (expected finite values within ±1000)"
+            )));
+        }
         Self::index(map, order, vocab_len, alpha, beta)
             .ok_or_else(|| invalid("inconsistent sections".into()))
     }
@@ -341,6 +348,19 @@ impl ScorerFile {
         let ends_at = r.take(nodes)?;
         let edges_at = r.take(8 * edge_count)?;
         if r.pos != map.len() {
+            return None;
+        }
+        // Every offset and id the lookups follow stays inside its section (the checksum only
+        // proves the bytes are those written, not that the writer was sound).
+        let mut previous = 0;
+        for i in 0..=vocab_len {
+            let offset = u32_at(&map, vocab_offsets + 4 * i) as usize;
+            if offset < previous || offset > total {
+                return None;
+            }
+            previous = offset;
+        }
+        if (0..vocab_len).any(|i| u32_at(&map, by_spelling + 4 * i) as usize >= vocab_len) {
             return None;
         }
         let first_edge: Vec<u32> = (0..=nodes)
@@ -593,6 +613,38 @@ mod tests {
             b"ARPA text, not a scorer at all, but long enough to have a header....",
             "no DSSCORER header",
         );
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn non_finite_or_absurd_weights_in_the_header_are_refused() {
+        for (name, alpha) in [("nan", f32::NAN), ("inf", f32::INFINITY), ("huge", -1e38)] {
+            let path = written(name);
+            let mut bytes = std::fs::read(&path).unwrap();
+            bytes[20..24].copy_from_slice(&alpha.to_le_bytes());
+            std::fs::write(&path, &bytes).unwrap();
+            let err = ScorerFile::open(&path).unwrap_err().to_string();
+            assert!(err.contains("default alpha"), "{name}: {err}");
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+
+    #[test]
+    fn out_of_range_vocabulary_offsets_with_a_valid_checksum_are_refused() {
+        let path = written("offsets");
+        let lm = ScorerFile::open(&path).unwrap();
+        let (offsets, spelling) = (lm.vocab_offsets, lm.by_spelling);
+        drop(lm);
+        let original = std::fs::read(&path).unwrap();
+        for (at, value) in [(offsets + 4, u32::MAX), (spelling, 1_000_000)] {
+            let mut bytes = original.clone();
+            bytes[at..at + 4].copy_from_slice(&value.to_le_bytes());
+            let crc = crc32fast::hash(&bytes[HEADER..]);
+            bytes[28..32].copy_from_slice(&crc.to_le_bytes());
+            std::fs::write(&path, &bytes).unwrap();
+            let err = ScorerFile::open(&path).unwrap_err().to_string();
+            assert!(err.contains("inconsistent sections"), "{err}");
+        }
         std::fs::remove_file(path).unwrap();
     }
 }

@@ -54,6 +54,37 @@ impl Config {
         }
     }
 
+    /// Checks every value a file may have set: feature geometry, an alphabet [`Self::alphabet`]
+    /// can build (no duplicate, no line break, not empty), a width, ReLU clip, dropout rates and
+    /// beam width in range. A config read from a file must pass before a network is built.
+    pub fn validate(&self) -> Result<(), String> {
+        self.features.validate()?;
+        if self.alphabet.is_empty() || self.alphabet.len() > 65_535 {
+            return Err(format!(
+                "an alphabet of {} symbols (expected 1 to 65535)",
+                self.alphabet.len()
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        if let Some(c) = self.alphabet.iter().find(|c| !seen.insert(**c)) {
+            return Err(format!("the alphabet holds {c:?} twice"));
+        }
+        self.try_alphabet()?;
+        if !(1..=16_384).contains(&self.n_hidden) {
+            return Err(format!("n_hidden {} (expected 1 to 16384)", self.n_hidden));
+        }
+        if !(self.relu_clip.is_finite() && self.relu_clip > 0.0) {
+            return Err(format!("a ReLU clip of {}", self.relu_clip));
+        }
+        if let Some(d) = self.dropout.iter().find(|d| !(0.0..1.0).contains(*d)) {
+            return Err(format!("a dropout rate of {d} (expected 0 to below 1)"));
+        }
+        if let Some(width) = self.beam_width.filter(|w| !(1..=65_536).contains(w)) {
+            return Err(format!("a beam width of {width} (expected 1 to 65536)"));
+        }
+        Ok(())
+    }
+
     /// Inputs per time step (494 for DeepSpeech).
     pub fn n_input(&self) -> usize {
         self.features.input_width()
@@ -66,6 +97,12 @@ impl Config {
 
     /// The alphabet as an [`Alphabet`].
     pub fn alphabet(&self) -> Alphabet {
+        self.try_alphabet()
+            .expect("a model's alphabet is valid (Config::validate checks it)")
+    }
+
+    /// The alphabet, or why these symbols do not make one (a line break, a duplicate, ...).
+    fn try_alphabet(&self) -> Result<Alphabet, String> {
         let text: String = self
             .alphabet
             .iter()
@@ -74,7 +111,15 @@ impl Config {
                 escape.into_iter().chain([c, '\n'])
             })
             .collect();
-        Alphabet::parse(&text).expect("a model's alphabet is valid")
+        match Alphabet::parse(&text) {
+            Ok(a) if a.len() == self.alphabet.len() => Ok(a),
+            Ok(a) => Err(format!(
+                "the alphabet's {} symbols read back as {}",
+                self.alphabet.len(),
+                a.len()
+            )),
+            Err(e) => Err(format!("the alphabet: {e}")),
+        }
     }
 
     /// Names and shapes of every weight, in the order they are created.

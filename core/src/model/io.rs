@@ -93,13 +93,33 @@ fn sort_keys(value: serde_json::Value) -> serde_json::Value {
 /// Writes `parts` to `path` atomically: a temporary file beside it, fsync, rename over the
 /// target, fsync of the folder. A crash leaves the old file or the new one, never a torn one.
 pub fn write_file_atomic(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    {
-        let mut file = std::fs::File::create(&tmp)?;
+    write_atomic_with(path, |out| {
         for part in parts {
-            file.write_all(part)?;
+            out.write_all(part)?;
         }
-        file.sync_all()?;
+        Ok(())
+    })
+}
+
+/// [`write_file_atomic`] for output written piece by piece (through a buffer) by `write`; on an
+/// error the temporary file is removed and the old file, if any, stays as it was.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    // Beside the target, named after all of it (`out.arpa.tmp`), so that two outputs that
+    // differ only in extension never share a temporary file.
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    let written = (|| {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        write(&mut out)?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
     }
     std::fs::rename(&tmp, path)?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -284,10 +304,31 @@ pub fn config_from_metadata(
     let config: Config =
         serde_json::from_str(json).map_err(|e| corrupt(format!("bad model config: {e}")))?;
     config
-        .features
         .validate()
         .map_err(|e| corrupt(format!("bad model config: {e}")))?;
     Ok(config)
+}
+
+/// Refuses weights holding NaN or infinity, naming the first such tensor: such a model would
+/// only produce NaN probabilities and an error far from its cause.
+pub fn check_finite(path: &Path, tensors: &HashMap<String, Tensor>) -> Result<(), CheckpointError> {
+    let mut names: Vec<&String> = tensors.keys().collect();
+    names.sort();
+    for name in names {
+        // A sum is NaN or infinite when any element is (f32 weights are far from overflowing).
+        let finite = tensors[name]
+            .to_dtype(DType::F32)
+            .and_then(|t| t.abs()?.sum_all()?.to_scalar::<f32>())
+            .map(f32::is_finite)
+            .unwrap_or(false);
+        if !finite {
+            return Err(CheckpointError::Corrupt {
+                path: path.to_owned(),
+                reason: format!("tensor `{name}` holds NaN or infinite values"),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Checks that `tensors` holds exactly the model's weights with the right shapes.
@@ -366,6 +407,7 @@ fn build_model(
 ) -> Result<DeepSpeech, CheckpointError> {
     let config = config_from_metadata(path, &file.metadata, MODEL_FORMAT)?;
     check_shapes(path, &config, &file.tensors, "")?;
+    check_finite(path, &file.tensors)?;
     let tensors = file
         .tensors
         .into_iter()
@@ -422,5 +464,106 @@ mod tests {
         let model = load_model(&first, &Device::Cpu).unwrap();
         assert_eq!(model.config().n_hidden, 6);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_failed_atomic_write_keeps_the_old_file_and_leaves_no_temporary() {
+        let dir = std::env::temp_dir().join(format!("ds-atomic-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("out.arpa");
+        std::fs::write(&path, b"the previous good file").unwrap();
+        let failed = write_atomic_with(&path, |out| {
+            out.write_all(&[b'x'; 100_000])?;
+            Err(std::io::Error::other("killed halfway"))
+        });
+        assert!(failed.is_err());
+        assert_eq!(std::fs::read(&path).unwrap(), b"the previous good file");
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            1,
+            "no temporary left"
+        );
+        write_atomic_with(&path, |out| out.write_all(b"new")).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A config a file could carry that used to pass the checks and then panic, abort or loop
+    /// is refused on load with the field named.
+    #[test]
+    fn hostile_configs_are_refused_not_obeyed() {
+        let dir = std::env::temp_dir().join(format!("ds-hostile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let base = Config::new(4, &Alphabet::english());
+        type Damage = Box<dyn Fn(&mut Config)>;
+        let cases: Vec<(&str, Damage, &str)> = vec![
+            (
+                "duplicate",
+                Box::new(|c| c.alphabet[1] = c.alphabet[0]),
+                "twice",
+            ),
+            (
+                "newline",
+                Box::new(|c| c.alphabet[1] = '\n'),
+                "the alphabet:",
+            ),
+            (
+                "mel",
+                Box::new(|c| c.features.mel_channels = 1_000_000_000_000),
+                "mel channels",
+            ),
+            (
+                "window",
+                Box::new(|c| c.features.window = 1_000_000_000_000),
+                "window",
+            ),
+            ("step", Box::new(|c| c.features.step = 0), "hop"),
+            ("rate", Box::new(|c| c.features.sample_rate = 0), "Hz"),
+            (
+                "band",
+                Box::new(|c| c.features.lower_hz = 9000.0),
+                "mel band",
+            ),
+            ("clip", Box::new(|c| c.relu_clip = -1.0), "ReLU clip"),
+            ("beam", Box::new(|c| c.beam_width = Some(0)), "beam width"),
+        ];
+        let tensors: Vec<(String, Tensor)> = base
+            .tensor_shapes()
+            .into_iter()
+            .map(|(n, shape)| (n, Tensor::zeros(shape, DType::F32, &Device::Cpu).unwrap()))
+            .collect();
+        for (name, damage, expected) in cases {
+            let mut config = base.clone();
+            damage(&mut config);
+            let path = dir.join(format!("{name}.safetensors"));
+            let metadata = HashMap::from([
+                (FORMAT_KEY.to_owned(), MODEL_FORMAT.to_owned()),
+                (
+                    CONFIG_KEY.to_owned(),
+                    serde_json::to_string(&config).unwrap(),
+                ),
+            ]);
+            write_atomic(&path, &tensors, metadata).unwrap();
+            let err = load_model(&path, &Device::Cpu).unwrap_err().to_string();
+            assert!(
+                err.contains(expected) && err.contains(name),
+                "{name}: {err}"
+            );
+        }
+        // A NaN weight is named on load, not met as NaN probabilities later.
+        let mut poisoned = tensors.clone();
+        poisoned[2].1 = Tensor::full(f32::NAN, poisoned[2].1.shape(), &Device::Cpu).unwrap();
+        let path = dir.join("nan.safetensors");
+        let metadata = HashMap::from([
+            (FORMAT_KEY.to_owned(), MODEL_FORMAT.to_owned()),
+            (CONFIG_KEY.to_owned(), serde_json::to_string(&base).unwrap()),
+        ]);
+        write_atomic(&path, &poisoned, metadata).unwrap();
+        let err = load_model(&path, &Device::Cpu).unwrap_err().to_string();
+        assert!(
+            err.contains("holds NaN or infinite values") && err.contains(&poisoned[2].0),
+            "{err}"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -132,11 +132,17 @@ pub(crate) fn listing_skip(
     }
 }
 
-/// Every file under `dir`, recursively, sorted by path (so listings are reproducible).
+/// Every file under `dir`, recursively, sorted by path (so listings are reproducible). Each
+/// folder is read once, however many symbolic links lead to it, so a link loop
+/// (`sub/loop -> ..`) ends instead of listing every file again at every depth.
 pub(crate) fn walk(dir: &Path) -> Result<Vec<PathBuf>, ListError> {
     let mut files = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(d) = stack.pop() {
+        if !seen.insert(d.canonicalize().unwrap_or_else(|_| d.clone())) {
+            continue;
+        }
         for entry in std::fs::read_dir(&d).map_err(ListError::io(&d))? {
             let entry = entry.map_err(ListError::io(&d))?;
             let path = entry.path();
@@ -154,6 +160,19 @@ pub(crate) fn walk(dir: &Path) -> Result<Vec<PathBuf>, ListError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_symlink_loop_lists_each_file_once() {
+        let dir = std::env::temp_dir().join(format!("ds-walk-loop-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("a.wav"), b"").unwrap();
+        std::fs::write(dir.join("sub/b.wav"), b"").unwrap();
+        std::os::unix::fs::symlink("..", dir.join("sub/loop")).unwrap();
+        let files = walk(&dir).unwrap();
+        assert_eq!(files, vec![dir.join("a.wav"), dir.join("sub/b.wav")]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 
     #[test]
     fn clip_paths_stay_inside_the_target() {

@@ -161,6 +161,8 @@ struct State {
     history: VecDeque<f32>,
     /// Where the last utterance ended (or the run started), in samples of the current run.
     quiet_since: u64,
+    /// Whether the last buffer held non-finite samples (warned about once per run of them).
+    bad_samples: bool,
     utterance: Option<Utterance>,
     /// Everything before this time is covered downstream by buffers or gaps.
     covered: Option<gst::ClockTime>,
@@ -178,6 +180,7 @@ impl Default for State {
             expected_pts: None,
             history: VecDeque::new(),
             quiet_since: 0,
+            bad_samples: false,
             utterance: None,
             covered: None,
             mono: Vec::new(),
@@ -390,6 +393,26 @@ impl DeepSpeech {
                 return Err(gst::FlowError::Error);
             }
             drop(map);
+            // A chunk with NaN or infinite samples is not fatal to a live transcriber: it is
+            // heard as silence (its time stays in the timeline) and a WARNING says so, once
+            // per run of bad chunks.
+            if let Some(i) = mono.iter().position(|v| !v.is_finite()) {
+                if !state.bad_samples {
+                    gst::element_imp_warning!(
+                        self,
+                        gst::StreamError::Decode,
+                        (
+                            "deepspeech: sample {i} of a buffer at {} is {}: the buffer is treated as silence",
+                            buffer.pts().display(),
+                            mono[i]
+                        )
+                    );
+                }
+                state.bad_samples = true;
+                mono.iter_mut().for_each(|v| *v = 0.0);
+            } else {
+                state.bad_samples = false;
+            }
             self.handle_discont(&mut state, &buffer, &info, &model, &settings, &mut outputs)?;
             self.process(&mut state, &mono, &info, &model, &settings, &mut outputs)?;
             let end = state.base_pts.map(|b| {
@@ -1127,6 +1150,8 @@ impl ElementImpl for DeepSpeech {
                     F::F64le,
                     F::U8,
                 ])
+                // Rates a real stream has: 1 Hz would resample to hours, 2^31 Hz to gigabytes.
+                .rate_range(1_000..=384_000)
                 .build();
             let src_caps = gst::Caps::builder("text/x-raw")
                 .field("format", "utf8")
