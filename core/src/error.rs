@@ -431,13 +431,14 @@ pub enum LmError {
         /// The operating system's error.
         reason: std::io::Error,
     },
-    /// An error inside a file, with the file named.
-    #[error("{path}: {source}")]
+    /// An error inside a file, with the file named. (Not a `source`: the message already holds
+    /// it, and an error chain would print it twice.)
+    #[error("{path}: {error}")]
     InFile {
         /// The file.
         path: PathBuf,
         /// What is wrong, and where.
-        source: Box<LmError>,
+        error: Box<LmError>,
     },
     /// The file does not start with `\data\` (after blank and `#` comment lines, as KenLM).
     #[error("line {line}: expected the ARPA header \\data\\ but found {found:?}{hint}")]

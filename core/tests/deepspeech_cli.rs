@@ -276,6 +276,38 @@ fn corrupt_models_and_bad_audio_fail_with_a_reason() {
     );
 }
 
+#[test]
+fn a_wav_holding_nan_is_named_among_several_files() {
+    let nan = work_dir().join("nan.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 16_000,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(&nan, spec).unwrap();
+    for i in 0..16_000 {
+        w.write_sample(if i == 5 { f32::NAN } else { 0.0 }).unwrap();
+    }
+    w.finalize().unwrap();
+    let wav = shared("ldc93s1/LDC93S1.wav");
+    let o = deepspeech(&[
+        "--model",
+        model().to_str().unwrap(),
+        "--audio",
+        nan.to_str().unwrap(),
+        wav.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.lines()
+            .any(|l| l.contains("nan.wav") && l.contains("NaN")),
+        "{err}"
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains(SENTENCE));
+}
+
 /// `gst-launch-1.0` encodes LDC93S1 into `name` with `encoder` (CI installs GStreamer).
 fn encode(encoder: &str, name: &str) -> PathBuf {
     let dir = work_dir().join("compressed");

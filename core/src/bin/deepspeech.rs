@@ -254,14 +254,18 @@ fn transcribe(
 ) -> Result<()> {
     let audio = read_audio(file)?;
     let started = Instant::now();
-    let (transcripts, log_probs) = match args.stream {
-        Some(ms) => stream(model, file, &audio.samples, audio.sample_rate, ms, args)?,
+    let decoded = match args.stream {
+        Some(ms) => stream(model, file, &audio.samples, audio.sample_rate, ms, args),
         None => {
             let mut stream = model.create_stream();
-            stream.feed_audio(&audio.samples, audio.sample_rate, 1)?;
-            stream.finish_with_metadata_and_log_probs(candidates(args))?
+            stream
+                .feed_audio(&audio.samples, audio.sample_rate, 1)
+                .and_then(|()| stream.finish_with_metadata_and_log_probs(candidates(args)))
+                .map_err(anyhow::Error::from)
         }
     };
+    // Among several files, the error must say which one (e.g. a WAV holding NaN samples).
+    let (transcripts, log_probs) = decoded.with_context(|| file.display().to_string())?;
     if let Some(path) = log_probs_path {
         let classes = model.config().n_classes();
         deepspeech_core::model::io::write_file_atomic(path, &[&npy_bytes(&log_probs, classes)])

@@ -211,9 +211,9 @@ impl ArpaModel {
             path: path.to_path_buf(),
             reason,
         })?;
-        let in_file = |source: LmError| LmError::InFile {
+        let in_file = |error: LmError| LmError::InFile {
             path: path.to_path_buf(),
-            source: Box::new(source),
+            error: Box::new(error),
         };
         if bytes.starts_with(&[0x1f, 0x8b]) {
             return Err(in_file(LmError::BadHeader {
@@ -229,9 +229,9 @@ impl ArpaModel {
             in_file(LmError::NotUtf8 { line })
         })?;
         Self::parse(&text).map_err(|e| match e {
-            Error::Lm(source) => Error::Lm(LmError::InFile {
+            Error::Lm(error) => Error::Lm(LmError::InFile {
                 path: path.to_path_buf(),
-                source: Box::new(source),
+                error: Box::new(error),
             }),
             other => other,
         })
@@ -855,7 +855,16 @@ ngram 3=2
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("bad.arpa");
         std::fs::write(&p, "nope\n").unwrap();
-        let e = ArpaModel::from_file(&p).unwrap_err().to_string();
+        let e = ArpaModel::from_file(&p).unwrap_err();
+        // The whole chain, as `{:#}` prints it, says it once.
+        let mut chain = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            chain.push_str(&format!(": {s}"));
+            source = s.source();
+        }
+        assert_eq!(chain.matches("line 1:").count(), 1, "{chain}");
+        let e = e.to_string();
         assert!(e.contains("bad.arpa: line 1:"), "{e}");
         std::fs::write(&p, b"\x1f\x8b\x08\0").unwrap();
         let e = ArpaModel::from_file(&p).unwrap_err().to_string();
