@@ -92,6 +92,21 @@ pub fn gst_launch(pipeline: &[&str]) -> Output {
     run_ok(c)
 }
 
+/// What `deepspeech --audio FILE` prints with `model`: the whole file, read as the CLI reads it,
+/// in one stream (the CLI's own code path, without the process).
+pub fn cli_transcript(
+    model: &std::sync::Arc<deepspeech_core::engine::Model>,
+    path: &Path,
+) -> String {
+    let audio = deepspeech_core::audio::read_audio(path).expect("readable audio");
+    model
+        .transcribe(&audio.samples, audio.sample_rate, 1)
+        .expect("transcribed")
+        .text
+        .trim()
+        .to_owned()
+}
+
 /// Character error rate of `text` against `reference`.
 pub fn cer(reference: &str, text: &str) -> f64 {
     let (e, n) = deepspeech_core::metrics::char_errors(reference, text);

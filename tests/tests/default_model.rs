@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use deepspeech_core::metrics::{char_errors, word_errors};
-use deepspeech_integration_tests::{SENTENCE, shared_data};
+use deepspeech_integration_tests::{SENTENCE, cli_transcript, shared_data};
 use gst::prelude::*;
 
 /// Regression bounds: the measured figures of the shipped model (docs/model.md: LDC93S1 WER 0.727,
@@ -151,20 +151,6 @@ fn default_model_on_the_fsdd_dev_split_through_the_element() {
         cer <= FSDD_MAX_CER,
         "FSDD dev CER {cer:.3} > {FSDD_MAX_CER}"
     );
-}
-
-/// What `deepspeech --audio FILE` prints with its defaults: the embedded model and scorer,
-/// the whole file in one stream (the CLI's own code path, without the process).
-fn cli_transcript(model: &std::sync::Arc<deepspeech_core::engine::Model>, path: &Path) -> String {
-    let audio = deepspeech_core::audio::read_audio(path).unwrap();
-    let mut stream = model.create_stream();
-    stream
-        .feed_audio(&audio.samples, audio.sample_rate, 1)
-        .unwrap();
-    stream.finish_with_metadata(1).unwrap()[0]
-        .text
-        .trim()
-        .to_owned()
 }
 
 /// With default settings, the element and the CLI give the same transcript of each recording of

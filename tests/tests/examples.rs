@@ -5,7 +5,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use deepspeech_integration_tests::{
-    SENTENCE, cer, gst_launch, model, repo_root, run_ok, shared_data, temp_dir, with_plugin,
+    SENTENCE, cer, cli_transcript, gst_launch, model, repo_root, run_ok, shared_data, temp_dir,
+    with_plugin,
 };
 
 fn example(script: &str) -> Command {
@@ -282,12 +283,7 @@ fn the_element_and_the_cli_agree_on_the_smoke_test_recording() {
         c.env("MODEL", model()).arg(&wav).arg(dir.join("out.srt"));
         run_ok(c);
         let srt = std::fs::read_to_string(dir.join("out.srt")).unwrap();
-        let audio = deepspeech_core::audio::read_audio(&wav).unwrap();
-        let mut stream = engine.create_stream();
-        stream
-            .feed_audio(&audio.samples, audio.sample_rate, 1)
-            .unwrap();
-        let cli = stream.finish_with_metadata(1).unwrap()[0].text.clone();
-        assert_eq!(subtitle_lines(&srt), vec![cli.trim().to_owned()], "{file}");
+        let cli = cli_transcript(&engine, &wav);
+        assert_eq!(subtitle_lines(&srt), vec![cli], "{file}");
     }
 }
