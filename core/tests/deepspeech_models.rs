@@ -296,6 +296,33 @@ fn int8_tflite_transcribes_as_libdeepspeech_tflite() {
     assert_same_transcripts("ldc93s1-64.tflite", "transcripts-tflite.json");
 }
 
+/// An int8 `.tflite` loads for the CPU with its int8 weights only; the `f32` copy that the
+/// batch forward (and training, and a GPU) use is built from the file when first needed, and
+/// equals the one a full import builds.
+#[test]
+fn int8_tflite_builds_its_f32_weights_only_when_needed() {
+    use candle::{DType, Device, Tensor};
+    use deepspeech_core::model::{DeepSpeech, io};
+    let path = fixture("ldc93s1-64.tflite");
+    let lazy = io::load_model(&path, &Device::Cpu).unwrap();
+    assert!(lazy.hybrid().is_some_and(|h| h.has_int8()));
+    let file = io::read(&path).unwrap();
+    let config = io::config_from_metadata(&path, &file.metadata, io::MODEL_FORMAT).unwrap();
+    assert_eq!(&config, lazy.config());
+    let vb = candle_nn::VarBuilder::from_tensors(file.tensors, DType::F32, &Device::Cpu);
+    let eager = DeepSpeech::new(config.clone(), vb).unwrap();
+    let x = Tensor::randn(0f32, 1.0, (7, 2, config.n_input()), &Device::Cpu).unwrap();
+    let values = |m: &DeepSpeech| -> Vec<f32> {
+        m.forward(&x, None)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap()
+    };
+    assert_eq!(values(&lazy), values(&eager));
+}
+
 /// A float `.tflite` runs on TensorFlow's numbers (as the `.pb`), which libdeepspeech-tflite's
 /// own float kernels (Eigen's GEMM order, its stale last window) follow on most utterances but
 /// not all: 49 of 53 here (41 of 53 with our 640-unit English model). The measured counts are

@@ -261,15 +261,41 @@ impl CustomOp1 for ClippedReluDropout {
     }
 }
 
-/// The DeepSpeech acoustic model.
-pub struct DeepSpeech {
-    config: Config,
+/// The network's `f32` layers.
+struct FloatLayers {
     layer_1: Linear,
     layer_2: Linear,
     layer_3: Linear,
     lstm: Lstm,
     layer_5: Linear,
     layer_6: Linear,
+}
+
+impl FloatLayers {
+    fn new(config: &Config, vb: VarBuilder) -> candle::Result<Self> {
+        let h = config.n_hidden;
+        Ok(Self {
+            layer_1: dense(config.n_input(), h, vb.pp("layer_1"))?,
+            layer_2: dense(h, h, vb.pp("layer_2"))?,
+            layer_3: dense(h, h, vb.pp("layer_3"))?,
+            lstm: Lstm::new(h, h, vb.pp("lstm"))?,
+            layer_5: dense(h, h, vb.pp("layer_5"))?,
+            layer_6: dense(h, config.n_classes(), vb.pp("layer_6"))?,
+        })
+    }
+}
+
+/// Builds a model's `f32` weights (names and shapes of [`Config::tensor_shapes`], on the CPU)
+/// when a path that needs them first runs: see [`DeepSpeech::int8_with_lazy_float`].
+pub type FloatWeightsSource =
+    Box<dyn Fn() -> candle::Result<std::collections::HashMap<String, Tensor>> + Send + Sync>;
+
+/// The DeepSpeech acoustic model.
+pub struct DeepSpeech {
+    config: Config,
+    /// The `f32` layers: built with the model, or on first use from `float_source`.
+    float: std::sync::OnceLock<FloatLayers>,
+    float_source: Option<FloatWeightsSource>,
     /// The same weights as int8, for streaming inference as TensorFlow Lite runs them (an
     /// imported int8 `.tflite`).
     hybrid: Option<Arc<HybridNetwork>>,
@@ -301,17 +327,46 @@ fn dense(inputs: usize, outputs: usize, vb: VarBuilder) -> candle::Result<Linear
 impl DeepSpeech {
     /// Builds (or loads, depending on `vb`) the model for `config`.
     pub fn new(config: Config, vb: VarBuilder) -> candle::Result<Self> {
-        let h = config.n_hidden;
+        let float = FloatLayers::new(&config, vb)?;
         Ok(Self {
-            layer_1: dense(config.n_input(), h, vb.pp("layer_1"))?,
-            layer_2: dense(h, h, vb.pp("layer_2"))?,
-            layer_3: dense(h, h, vb.pp("layer_3"))?,
-            lstm: Lstm::new(h, h, vb.pp("lstm"))?,
-            layer_5: dense(h, h, vb.pp("layer_5"))?,
-            layer_6: dense(h, config.n_classes(), vb.pp("layer_6"))?,
             config,
+            float: std::sync::OnceLock::from(float),
+            float_source: None,
             hybrid: None,
         })
+    }
+
+    /// A model that runs streaming inference on the CPU on `hybrid`'s int8 weights (see
+    /// [`Self::set_hybrid`]) and builds its `f32` weights with `float_source` only when a path
+    /// that needs them first runs ([`Self::forward`], inference on another device): an int8
+    /// `.tflite` then loads in milliseconds, holding its int8 weights only.
+    pub fn int8_with_lazy_float(
+        config: Config,
+        hybrid: HybridNetwork,
+        float_source: FloatWeightsSource,
+    ) -> Self {
+        Self {
+            config,
+            float: std::sync::OnceLock::new(),
+            float_source: Some(float_source),
+            hybrid: Some(Arc::new(hybrid)),
+        }
+    }
+
+    /// The `f32` layers, built from the source on first use.
+    fn float(&self) -> candle::Result<&FloatLayers> {
+        if let Some(layers) = self.float.get() {
+            return Ok(layers);
+        }
+        let Some(source) = &self.float_source else {
+            candle::bail!("the model has no f32 weights");
+        };
+        let tensors = source()?;
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, &candle::Device::Cpu);
+        let layers = FloatLayers::new(&self.config, vb)?;
+        // Two threads may race here; both built the same layers, and the first one set is kept.
+        let _ = self.float.set(layers);
+        Ok(self.float.get().expect("set just above"))
     }
 
     /// Runs streaming inference ([`Self::forward_chunk`] on the CPU) on `hybrid`'s int8 weights
@@ -364,10 +419,8 @@ impl DeepSpeech {
     fn front(&self, x: &Tensor, dropout: &mut Option<Dropout>) -> candle::Result<Tensor> {
         let (t, b, n) = x.dims3()?;
         let mut h = x.reshape((t * b, n))?;
-        for (i, layer) in [&self.layer_1, &self.layer_2, &self.layer_3]
-            .into_iter()
-            .enumerate()
-        {
+        let f = self.float()?;
+        for (i, layer) in [&f.layer_1, &f.layer_2, &f.layer_3].into_iter().enumerate() {
             h = self.clipped_relu_dropout(&layer.forward(&h)?, dropout, self.config.dropout[i])?;
         }
         h.reshape((t, b, self.config.n_hidden))
@@ -376,9 +429,10 @@ impl DeepSpeech {
     /// Layers 5–6 on the LSTM output `[T, B, H]`, giving logits `[T, B, classes]`.
     fn back(&self, h: &Tensor, dropout: &mut Option<Dropout>) -> candle::Result<Tensor> {
         let (t, b, n) = h.dims3()?;
-        let h = self.layer_5.forward(&h.reshape((t * b, n))?)?;
+        let f = self.float()?;
+        let h = f.layer_5.forward(&h.reshape((t * b, n))?)?;
         let h = self.clipped_relu_dropout(&h, dropout, self.config.dropout[3])?;
-        self.layer_6
+        f.layer_6
             .forward(&h)?
             .reshape((t, b, self.config.n_classes()))
     }
@@ -387,7 +441,7 @@ impl DeepSpeech {
     /// With `dropout`, applies the configured dropout (training).
     pub fn forward(&self, x: &Tensor, mut dropout: Option<Dropout>) -> candle::Result<Tensor> {
         let h = self.front(x, &mut dropout)?;
-        let h = self.lstm.forward(&h)?;
+        let h = self.float()?.lstm.forward(&h)?;
         self.back(&h, &mut dropout)
     }
 
@@ -404,7 +458,7 @@ impl DeepSpeech {
             return Self::forward_chunk_hybrid(hybrid, x, state);
         }
         let h = self.front(x, &mut None)?;
-        let (h, state) = self.lstm.forward_with_state(&h, state)?;
+        let (h, state) = self.float()?.lstm.forward_with_state(&h, state)?;
         Ok((self.back(&h, &mut None)?, state))
     }
 

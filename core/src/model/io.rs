@@ -6,14 +6,17 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
 use candle::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
+use rayon::prelude::*;
 
 use crate::error::CheckpointError;
 use crate::model::deepspeech::{Config, DeepSpeech};
 use crate::model::formats;
 use crate::model::hybrid::HybridNetwork;
+use crate::model::weight_buffer;
 
 /// Metadata key holding the format name.
 pub const FORMAT_KEY: &str = "format";
@@ -134,7 +137,7 @@ pub fn write_atomic_with(
 /// under our names with a config in the metadata, as if it had been exported here.
 pub fn read(path: &Path) -> Result<SafetensorsFile, CheckpointError> {
     if formats::is_tf_checkpoint(path) {
-        return Ok(imported_file(formats::import_checkpoint(path)?));
+        return imported_file(formats::import_checkpoint(path)?, path);
     }
     if path.is_dir() {
         let exported = path.join("model.safetensors");
@@ -170,9 +173,14 @@ fn folder_without_model(path: &Path) -> CheckpointError {
     }
 }
 
-/// An imported model as if read from one of our files: our tensors, our config in the metadata.
-fn imported_file(imported: formats::Imported) -> SafetensorsFile {
-    SafetensorsFile {
+/// An imported model as if read from one of our files: our tensors (checked finite), our config
+/// in the metadata.
+fn imported_file(
+    imported: formats::Imported,
+    path: &Path,
+) -> Result<SafetensorsFile, CheckpointError> {
+    check_finite(path, &imported.weights)?;
+    Ok(SafetensorsFile {
         tensors: imported.weights,
         hybrid: imported.hybrid,
         metadata: HashMap::from([
@@ -182,7 +190,7 @@ fn imported_file(imported: formats::Imported) -> SafetensorsFile {
                 serde_json::to_string(&imported.config).expect("a config serialises"),
             ),
         ]),
-    }
+    })
 }
 
 /// [`parse`] for safetensors bytes, [`formats::import`] for anything else.
@@ -190,7 +198,7 @@ fn parse_any(bytes: &[u8], path: &Path) -> Result<SafetensorsFile, CheckpointErr
     if formats::sniff(bytes) == Some(formats::ModelFormat::Safetensors) {
         return parse(bytes, path);
     }
-    Ok(imported_file(formats::import(bytes, path)?))
+    imported_file(formats::import(bytes, path)?, path)
 }
 
 /// Maps the file at `path` read-only.
@@ -239,12 +247,19 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<SafetensorsFile, CheckpointErr
     let metadata = header.metadata().clone().unwrap_or_default();
     let st = safetensors::SafeTensors::deserialize(bytes)
         .map_err(|e| corrupt(format!("bad tensor data: {e}")))?;
-    let mut tensors = HashMap::new();
-    for (name, view) in st.tensors() {
-        let tensor =
-            tensor_from_view(&view).map_err(|e| corrupt(format!("tensor `{name}`: {e}")))?;
-        tensors.insert(name, tensor);
-    }
+    // The copies are most of a load: the tensors are converted in parallel.
+    let tensors = st
+        .tensors()
+        .into_par_iter()
+        .map(|(name, view)| {
+            let (tensor, finite) =
+                tensor_from_view(&view).map_err(|e| corrupt(format!("tensor `{name}`: {e}")))?;
+            if !finite {
+                return Err(non_finite(path, &name));
+            }
+            Ok((name, tensor))
+        })
+        .collect::<Result<HashMap<_, _>, _>>()?;
     Ok(SafetensorsFile {
         tensors,
         metadata,
@@ -252,14 +267,53 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<SafetensorsFile, CheckpointErr
     })
 }
 
-fn tensor_from_view(view: &safetensors::tensor::TensorView<'_>) -> candle::Result<Tensor> {
+/// A tensor as f32 on the CPU, and whether all its values are finite. f32 data is copied once
+/// (into huge pages, checked on the way); f16 and bf16 data is converted.
+fn tensor_from_view(view: &safetensors::tensor::TensorView<'_>) -> candle::Result<(Tensor, bool)> {
     let dtype = match view.dtype() {
-        safetensors::Dtype::F32 => DType::F32,
+        safetensors::Dtype::F32 => {
+            let (values, finite) = weight_buffer::f32_from_le_bytes(view.data());
+            return Ok((
+                Tensor::from_vec(values, view.shape(), &Device::Cpu)?,
+                finite,
+            ));
+        }
         safetensors::Dtype::F16 => DType::F16,
         safetensors::Dtype::BF16 => DType::BF16,
         other => candle::bail!("unsupported dtype {other:?}"),
     };
-    Tensor::from_raw_buffer(view.data(), dtype, view.shape(), &Device::Cpu)?.to_dtype(DType::F32)
+    let tensor = Tensor::from_raw_buffer(view.data(), dtype, view.shape(), &Device::Cpu)?
+        .to_dtype(DType::F32)?;
+    let finite = all_finite(&tensor);
+    Ok((tensor, finite))
+}
+
+/// Whether every value of a tensor is finite, read in place for f32 CPU tensors.
+fn all_finite(tensor: &Tensor) -> bool {
+    if let (candle::Storage::Cpu(candle::CpuStorage::F32(values)), true) = (
+        &*tensor.storage_and_layout().0,
+        tensor.is_contiguous() && tensor.device().is_cpu(),
+    ) {
+        let layout = tensor.layout();
+        let start = layout.start_offset();
+        // A fold, not `all`: no early exit, so the loop vectorises.
+        return values[start..start + tensor.elem_count()]
+            .iter()
+            .fold(true, |finite, v| finite & v.is_finite());
+    }
+    // A sum is NaN or infinite when any element is (f32 weights are far from overflowing).
+    tensor
+        .to_dtype(DType::F32)
+        .and_then(|t| t.abs()?.sum_all()?.to_scalar::<f32>())
+        .map(f32::is_finite)
+        .unwrap_or(false)
+}
+
+fn non_finite(path: &Path, name: &str) -> CheckpointError {
+    CheckpointError::Corrupt {
+        path: path.to_owned(),
+        reason: format!("tensor `{name}` holds NaN or infinite values"),
+    }
 }
 
 /// Parses the model config from a file's metadata, checking the format name.
@@ -314,21 +368,10 @@ pub fn config_from_metadata(
 pub fn check_finite(path: &Path, tensors: &HashMap<String, Tensor>) -> Result<(), CheckpointError> {
     let mut names: Vec<&String> = tensors.keys().collect();
     names.sort();
-    for name in names {
-        // A sum is NaN or infinite when any element is (f32 weights are far from overflowing).
-        let finite = tensors[name]
-            .to_dtype(DType::F32)
-            .and_then(|t| t.abs()?.sum_all()?.to_scalar::<f32>())
-            .map(f32::is_finite)
-            .unwrap_or(false);
-        if !finite {
-            return Err(CheckpointError::Corrupt {
-                path: path.to_owned(),
-                reason: format!("tensor `{name}` holds NaN or infinite values"),
-            });
-        }
+    match names.into_iter().find(|name| !all_finite(&tensors[*name])) {
+        Some(name) => Err(non_finite(path, name)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Checks that `tensors` holds exactly the model's weights with the right shapes.
@@ -385,19 +428,52 @@ pub fn export(
 }
 
 /// Loads an exported model (ours, or any format [`read`] accepts), validating its config and
-/// every tensor's shape.
+/// every tensor's shape. An int8 `.tflite` loaded for the CPU keeps only its int8 weights; its
+/// `f32` copy is built from the mapped file if a path that needs it runs.
 pub fn load_model(path: &Path, device: &Device) -> Result<DeepSpeech, CheckpointError> {
+    if device.is_cpu() && path.is_file() {
+        let map = map_file(path)?;
+        if let Some((config, hybrid)) = formats::import_int8(&map, path)? {
+            return Ok(int8_model(config, hybrid, Arc::new(map), path));
+        }
+    }
     build_model(read(path)?, path, device)
 }
 
-/// Loads a model from safetensors bytes (e.g. built into the program); `name` stands for the
-/// path in errors. Validates as [`load_model`] does.
+/// Loads a model from safetensors bytes (e.g. built into the program) or any format
+/// [`formats::import`] reads; `name` stands for the path in errors. Validates as
+/// [`load_model`] does.
 pub fn load_model_from_bytes(
     bytes: &[u8],
     name: &Path,
     device: &Device,
 ) -> Result<DeepSpeech, CheckpointError> {
+    if device.is_cpu()
+        && let Some((config, hybrid)) = formats::import_int8(bytes, name)?
+    {
+        return Ok(int8_model(config, hybrid, Arc::new(bytes.to_vec()), name));
+    }
     build_model(parse_any(bytes, name)?, name, device)
+}
+
+/// An int8 model whose `f32` weights are imported from `bytes` when first needed.
+fn int8_model(
+    config: Config,
+    hybrid: HybridNetwork,
+    bytes: Arc<dyn AsRef<[u8]> + Send + Sync>,
+    path: &Path,
+) -> DeepSpeech {
+    let path = path.to_owned();
+    let expected = config.clone();
+    let source = move || {
+        let float = || -> Result<HashMap<String, Tensor>, CheckpointError> {
+            let file = imported_file(formats::import((*bytes).as_ref(), &path)?, &path)?;
+            check_shapes(&path, &expected, &file.tensors, "")?;
+            Ok(file.tensors)
+        };
+        float().map_err(|e| candle::Error::Msg(e.to_string()))
+    };
+    DeepSpeech::int8_with_lazy_float(config, hybrid, Box::new(source))
 }
 
 fn build_model(
@@ -407,7 +483,6 @@ fn build_model(
 ) -> Result<DeepSpeech, CheckpointError> {
     let config = config_from_metadata(path, &file.metadata, MODEL_FORMAT)?;
     check_shapes(path, &config, &file.tensors, "")?;
-    check_finite(path, &file.tensors)?;
     let tensors = file
         .tensors
         .into_iter()

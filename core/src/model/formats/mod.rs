@@ -154,6 +154,41 @@ pub fn import(bytes: &[u8], path: &Path) -> Result<Imported, CheckpointError> {
     })
 }
 
+/// An int8 `.tflite` read for inference only: its config and the network TensorFlow Lite's
+/// int8 kernels run, without the dequantised `f32` weights [`import`] also builds (those can
+/// be had later from the same bytes with [`import`]). `Ok(None)` when the bytes are not a
+/// `.tflite` with int8 matrices.
+pub fn import_int8(
+    bytes: &[u8],
+    path: &Path,
+) -> Result<Option<(Config, HybridNetwork)>, CheckpointError> {
+    if sniff(bytes) != Some(ModelFormat::TfLite) {
+        return Ok(None);
+    }
+    let fail = |reason: String| CheckpointError::Import {
+        path: path.to_owned(),
+        format: ModelFormat::TfLite.name(),
+        reason,
+    };
+    let m = tflite::read_int8_only(bytes).map_err(|e| fail(e.to_string()))?;
+    let Some(hybrid) = m.hybrid.filter(HybridNetwork::has_int8) else {
+        return Ok(None);
+    };
+    // The shapes are all there even where the values were left out.
+    let geometry = tf_layout::geometry(&m.variables).map_err(|e| fail(e.to_string()))?;
+    let config = m
+        .metadata
+        .config(geometry, m.relu_clip)
+        .map_err(|e| fail(e.to_string()))?;
+    hybrid.check(&config).map_err(fail)?;
+    if !hybrid.is_finite() {
+        return Err(fail(
+            "a bias, scale or float weight is NaN or infinite".into(),
+        ));
+    }
+    Ok(Some((config, hybrid)))
+}
+
 /// Whether `path` names a TensorFlow training checkpoint: a folder with a `checkpoint` or
 /// `best_dev_checkpoint` state file, a checkpoint prefix (`…/best_dev-1234`), or one of its files.
 pub fn is_tf_checkpoint(path: &Path) -> bool {

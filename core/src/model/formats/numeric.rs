@@ -18,12 +18,10 @@ pub fn f16_to_f32(h: u16) -> f32 {
     f32::from_bits(bits)
 }
 
-/// Little-endian float32 values (a trailing partial value is ignored; callers check lengths).
+/// Little-endian float32 values (a trailing partial value is ignored; callers check lengths),
+/// in a huge-page-backed buffer: weight matrices are the bulk of a model's load.
 pub fn le_f32s(bytes: &[u8]) -> Vec<f32> {
-    bytes
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
+    crate::model::weight_buffer::f32_from_le_bytes(&bytes[..bytes.len() / 4 * 4]).0
 }
 
 /// Little-endian float16 values as `f32` (a trailing odd byte is ignored; callers check lengths).

@@ -14,6 +14,9 @@
 use std::collections::HashMap;
 
 use candle::{Device, Tensor};
+use rayon::prelude::*;
+
+use crate::model::weight_buffer;
 
 /// DeepSpeech's dense layers, in order (layer 4 is the LSTM).
 pub const DENSE_LAYERS: [&str; 5] = ["layer_1", "layer_2", "layer_3", "layer_5", "layer_6"];
@@ -104,28 +107,111 @@ fn expect_shape(name: &str, t: &TfTensor, expected: &[usize]) -> Result<(), Layo
     }
 }
 
-/// Transposes a row-major `[rows, cols]` matrix, in 8 × 8 tiles so that reads and writes both
-/// stay in cache: an element-by-element transpose of a 2048-unit model's matrices was most of an
-/// import's time, and with their power-of-two strides larger tiles map too many lines to the
-/// same cache set (measured on the 2048-unit `.tflite`: 32 × 32 tiles load in 2.0 s, 8 × 8 in
-/// 1.66 s, untiled 2.8 s).
+/// Transposes a row-major `[rows, cols]` matrix (see [`transpose_block`]) into a fresh
+/// huge-page-backed buffer.
 pub fn transpose(data: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    const TILE: usize = 8;
     assert_eq!(data.len(), rows * cols, "transpose: {rows} × {cols}");
-    let mut out = vec![0f32; data.len()];
+    let mut out = weight_buffer::zeroed_f32(data.len());
+    transpose_block(data, cols, rows, cols, &mut out, rows);
+    out
+}
+
+/// Writes the transpose of the `rows × cols` block at the start of `src` (row stride
+/// `src_stride`) to `dst` (row stride `dst_stride`): `dst[c·dst_stride + r] = src[r·src_stride + c]`.
+///
+/// In 8 × 8 tiles so that reads and writes both stay in cache: an element-by-element transpose
+/// of a 2048-unit model's matrices was most of an import's time, and with their power-of-two
+/// strides larger tiles map too many lines to the same cache set (measured on the 2048-unit
+/// `.tflite`: 32 × 32 tiles load in 2.0 s, 8 × 8 in 1.66 s, untiled 2.8 s).
+pub fn transpose_block(
+    src: &[f32],
+    src_stride: usize,
+    rows: usize,
+    cols: usize,
+    dst: &mut [f32],
+    dst_stride: usize,
+) {
+    const TILE: usize = 8;
+    if rows == 0 || cols == 0 {
+        return;
+    }
+    assert!(
+        (rows - 1) * src_stride + cols <= src.len() && (cols - 1) * dst_stride + rows <= dst.len(),
+        "transpose_block: a {rows} × {cols} block does not fit"
+    );
+    #[cfg(target_arch = "x86_64")]
+    let avx = std::arch::is_x86_feature_detected!("avx");
     for r0 in (0..rows).step_by(TILE) {
         let r1 = (r0 + TILE).min(rows);
         for c0 in (0..cols).step_by(TILE) {
             let c1 = (c0 + TILE).min(cols);
+            #[cfg(target_arch = "x86_64")]
+            if avx && r1 - r0 == TILE && c1 - c0 == TILE {
+                // SAFETY: AVX is present, and the assert above keeps the whole 8 × 8 tile of
+                // both matrices in bounds.
+                unsafe {
+                    transpose_tile_avx(
+                        src.as_ptr().add(r0 * src_stride + c0),
+                        src_stride,
+                        dst.as_mut_ptr().add(c0 * dst_stride + r0),
+                        dst_stride,
+                    )
+                };
+                continue;
+            }
             for r in r0..r1 {
-                let row = &data[r * cols..(r + 1) * cols];
-                for c in c0..c1 {
-                    out[c * rows + r] = row[c];
+                let row = &src[r * src_stride + c0..r * src_stride + c1];
+                for (c, &v) in (c0..c1).zip(row) {
+                    dst[c * dst_stride + r] = v;
                 }
             }
         }
     }
-    out
+}
+
+/// Transposes one 8 × 8 tile in registers: eight row loads, the classic unpack / shuffle /
+/// permute network, eight row stores.
+///
+/// # Safety
+/// AVX must be available; `src` must be readable for 8 rows of 8 values `src_stride` apart
+/// and `dst` writable for 8 rows of 8 values `dst_stride` apart.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+unsafe fn transpose_tile_avx(src: *const f32, src_stride: usize, dst: *mut f32, dst_stride: usize) {
+    use std::arch::x86_64::*;
+    // SAFETY: the caller guarantees the 8 × 8 values read and written are in bounds.
+    unsafe {
+        let r: [__m256; 8] = std::array::from_fn(|i| _mm256_loadu_ps(src.add(i * src_stride)));
+        let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+        let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+        let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+        let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+        let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+        let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+        let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+        let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+        let s0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+        let s1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+        let s2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+        let s3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+        let s4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+        let s5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+        let s6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+        let s7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+        let out = [
+            _mm256_permute2f128_ps::<0x20>(s0, s4),
+            _mm256_permute2f128_ps::<0x20>(s1, s5),
+            _mm256_permute2f128_ps::<0x20>(s2, s6),
+            _mm256_permute2f128_ps::<0x20>(s3, s7),
+            _mm256_permute2f128_ps::<0x31>(s0, s4),
+            _mm256_permute2f128_ps::<0x31>(s1, s5),
+            _mm256_permute2f128_ps::<0x31>(s2, s6),
+            _mm256_permute2f128_ps::<0x31>(s3, s7),
+        ];
+        for (i, v) in out.into_iter().enumerate() {
+            _mm256_storeu_ps(dst.add(i * dst_stride), v);
+        }
+    }
 }
 
 /// Reads the geometry off DeepSpeech's variables (named as in its checkpoints: `layer_1/weights`,
@@ -181,38 +267,65 @@ pub fn to_ours(
     let tensor = |data: Vec<f32>, shape: &[usize]| {
         Tensor::from_vec(data, shape, &dev).expect("sizes were checked")
     };
-    let mut out = HashMap::new();
-    for layer in DENSE_LAYERS {
-        let w = &vars[&format!("{layer}/weights")];
-        let (inputs, outputs) = (w.shape[0], w.shape[1]);
-        out.insert(
-            format!("{layer}.weight"),
-            tensor(transpose(&w.data, inputs, outputs), &[outputs, inputs]),
-        );
-        let b = &vars[&format!("{layer}/bias")];
-        out.insert(format!("{layer}.bias"), tensor(b.data.clone(), &[outputs]));
-    }
-    let kernel = &vars[&format!("{LSTM_SCOPE}/kernel")].data;
+    // Transposing is most of an import: the layers, and the LSTM's eight gate blocks, are
+    // transposed in parallel, each straight into its place.
+    let (dense, (w_ih, w_hh)) = rayon::join(
+        || {
+            DENSE_LAYERS
+                .par_iter()
+                .map(|layer| {
+                    let w = &vars[&format!("{layer}/weights")];
+                    let (inputs, outputs) = (w.shape[0], w.shape[1]);
+                    let b = &vars[&format!("{layer}/bias")];
+                    [
+                        (
+                            format!("{layer}.weight"),
+                            tensor(transpose(&w.data, inputs, outputs), &[outputs, inputs]),
+                        ),
+                        (format!("{layer}.bias"), tensor(b.data.clone(), &[outputs])),
+                    ]
+                })
+                .collect::<Vec<_>>()
+        },
+        || lstm_weights(&vars[&format!("{LSTM_SCOPE}/kernel")].data, h),
+    );
+    let mut out: HashMap<String, Tensor> = dense.into_iter().flatten().collect();
     let bias = &vars[&format!("{LSTM_SCOPE}/bias")].data;
-    // kernelᵀ is [4h, 2h]: row (gate block, unit), columns x then h.
-    let kt = transpose(kernel, 2 * h, 4 * h);
-    let mut w_ih = Vec::with_capacity(4 * h * h);
-    let mut w_hh = Vec::with_capacity(4 * h * h);
-    let mut b_ih = Vec::with_capacity(4 * h);
-    for (k, &tf) in TF_GATE.iter().enumerate() {
-        for unit in 0..h {
-            let row = &kt[(tf * h + unit) * 2 * h..(tf * h + unit + 1) * 2 * h];
-            w_ih.extend_from_slice(&row[..h]);
-            w_hh.extend_from_slice(&row[h..]);
+    let b_ih: Vec<f32> = TF_GATE
+        .iter()
+        .enumerate()
+        .flat_map(|(k, &tf)| {
             let extra = if k == FORGET { forget_bias } else { 0.0 };
-            b_ih.push(bias[tf * h + unit] + extra);
-        }
-    }
+            bias[tf * h..(tf + 1) * h].iter().map(move |&b| b + extra)
+        })
+        .collect();
     out.insert("lstm.weight_ih_l0".into(), tensor(w_ih, &[4 * h, h]));
     out.insert("lstm.weight_hh_l0".into(), tensor(w_hh, &[4 * h, h]));
     out.insert("lstm.bias_ih_l0".into(), tensor(b_ih, &[4 * h]));
     out.insert("lstm.bias_hh_l0".into(), tensor(vec![0.0; 4 * h], &[4 * h]));
     Ok((g, out))
+}
+
+/// Our `weight_ih` and `weight_hh` (`[4·hidden, hidden]` each, our gate order) from
+/// TensorFlow's `kernel` (`[2·hidden, 4·hidden]`, rows x then h, its gate order): each of the
+/// eight gate blocks is the transpose of one `hidden × hidden` block of the kernel.
+fn lstm_weights(kernel: &[f32], h: usize) -> (Vec<f32>, Vec<f32>) {
+    let mut w_ih = weight_buffer::zeroed_f32(4 * h * h);
+    let mut w_hh = weight_buffer::zeroed_f32(4 * h * h);
+    if h == 0 {
+        return (w_ih, w_hh);
+    }
+    let stride = 4 * h;
+    w_ih.par_chunks_mut(h * h)
+        .zip(w_hh.par_chunks_mut(h * h))
+        .zip(TF_GATE.par_iter())
+        .for_each(|((ih, hh), &tf)| {
+            rayon::join(
+                || transpose_block(&kernel[tf * h..], stride, h, h, ih, h),
+                || transpose_block(&kernel[h * stride + tf * h..], stride, h, h, hh, h),
+            );
+        });
+    (w_ih, w_hh)
 }
 
 /// DeepSpeech's variables (checkpoint names, `forget_bias` 0) from our weights: the inverse of
@@ -326,6 +439,25 @@ mod tests {
             let a: Vec<f32> = t.flatten_all().unwrap().to_vec1().unwrap();
             let b: Vec<f32> = back[name].flatten_all().unwrap().to_vec1().unwrap();
             assert_eq!(a, b, "{name}");
+        }
+    }
+
+    /// The parallel, tiled gate-block transposes put every kernel value where the definition
+    /// says: `w_ih[k·h + u][i] = kernel[i][TF_GATE[k]·h + u]`, `w_hh` from the rows after `h`.
+    #[test]
+    fn lstm_blocks_land_where_the_definition_says() {
+        for h in [1, 8, 13, 24] {
+            let kernel: Vec<f32> = (0..2 * h * 4 * h).map(|i| i as f32).collect();
+            let (ih, hh) = lstm_weights(&kernel, h);
+            for k in 0..4 {
+                for u in 0..h {
+                    for i in 0..h {
+                        let col = TF_GATE[k] * h + u;
+                        assert_eq!(ih[(k * h + u) * h + i], kernel[i * 4 * h + col], "h {h}");
+                        assert_eq!(hh[(k * h + u) * h + i], kernel[(h + i) * 4 * h + col]);
+                    }
+                }
+            }
         }
     }
 

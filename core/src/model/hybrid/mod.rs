@@ -188,6 +188,25 @@ impl HybridNetwork {
             || self.layer_6.is_int8()
     }
 
+    /// Whether every float the network holds (biases, scales, float weights, forget bias and
+    /// ReLU clip) is finite.
+    pub fn is_finite(&self) -> bool {
+        let layers = self
+            .dense_front
+            .iter()
+            .chain([&self.lstm, &self.layer_5, &self.layer_6]);
+        let finite = |v: &[f32]| v.iter().all(|v| v.is_finite());
+        self.forget_bias.is_finite()
+            && self.relu_clip.is_finite()
+            && layers.into_iter().all(|l| {
+                finite(&l.bias)
+                    && match &l.weights {
+                        Weights::Int8(m) => m.scale().is_finite(),
+                        Weights::Float { data, .. } => finite(data),
+                    }
+            })
+    }
+
     /// Bytes of weights held.
     pub fn weight_bytes(&self) -> usize {
         let layers = self

@@ -50,6 +50,9 @@ pub struct Graph<'m, 'a> {
     model: &'m Model<'a>,
     producer: Vec<Option<usize>>,
     consumers: Vec<Vec<usize>>,
+    /// Whether int8 matrices that TensorFlow Lite's hybrid kernel reads are also dequantised
+    /// to `f32` variables (see [`Graph::skip_dequantising_int8`]).
+    dequantise_int8: bool,
 }
 
 /// A constant decoded to `f32`.
@@ -87,11 +90,17 @@ impl Found {
         if let Some(m) = w.int8 {
             self.int8.insert(weights_key.clone(), m);
         }
+        // Without values when only the int8 copy was kept (Graph::skip_dequantising_int8).
+        let data = if w.data.is_empty() {
+            Vec::new()
+        } else {
+            transpose(&w.data, out, inputs)
+        };
         self.variables.insert(
             weights_key,
             TfTensor {
                 shape: vec![inputs, out],
-                data: transpose(&w.data, out, inputs),
+                data,
             },
         );
         self.variables.insert(
@@ -107,14 +116,14 @@ impl Found {
     /// The network in TensorFlow Lite's layouts for hybrid inference: int8 layers as stored,
     /// float ones from the variables; `None` when no layer is int8 (a float file runs the
     /// ordinary way).
-    fn hybrid(&self, forget_bias: f32, relu_clip: f32) -> Option<HybridNetwork> {
+    fn hybrid(&mut self, forget_bias: f32, relu_clip: f32) -> Option<HybridNetwork> {
         if self.int8.is_empty() {
             return None;
         }
-        let layer = |scope: &str, leaf: &str| -> Option<Layer> {
+        let mut layer = |scope: &str, leaf: &str| -> Option<Layer> {
             let key = format!("{scope}/{leaf}");
-            let weights = match self.int8.get(&key) {
-                Some(m) => Weights::Int8(m.clone()),
+            let weights = match self.int8.remove(&key) {
+                Some(m) => Weights::Int8(m),
                 None => {
                     let w = self.variables.get(&key)?;
                     let (inputs, rows) = (w.shape[0], w.shape[1]);
@@ -212,7 +221,16 @@ impl<'m, 'a> Graph<'m, 'a> {
             model,
             producer,
             consumers,
+            dequantise_int8: true,
         })
+    }
+
+    /// Leaves the int8 matrices that TensorFlow Lite's hybrid kernel reads out of the `f32`
+    /// variables: their [`TfTensor`]s keep their shapes but hold no values, and only
+    /// [`Network::hybrid`] has them. For inference on the int8 weights, which then loads
+    /// without building (and holding) a dequantised copy four times their size.
+    pub fn skip_dequantising_int8(&mut self) {
+        self.dequantise_int8 = false;
     }
 
     fn op(&self, i: usize) -> &Operator<'a> {
@@ -357,7 +375,10 @@ impl<'m, 'a> Graph<'m, 'a> {
         };
         let tensor = &self.model.tensors[source];
         let bytes = self.data(source).unwrap_or_default();
-        let (data, storage) = schema::decode(tensor, bytes).map_err(error)?;
+        if tensor.sparse {
+            return Err(error("it is stored sparse".into()));
+        }
+        let storage = schema::storage(tensor).map_err(error)?;
         let shape: Vec<usize> = tensor.shape.iter().map(|&d| d as usize).collect();
         let int8 = match (&shape[..], &tensor.quantisation) {
             ([rows, cols], Some(q))
@@ -365,11 +386,19 @@ impl<'m, 'a> Graph<'m, 'a> {
                     && storage == Storage::Int8PerTensor
                     && q.zero_point.iter().all(|&z| z == 0) =>
             {
-                let values: Vec<i8> = bytes.iter().map(|&b| b as i8).collect();
+                // SAFETY: i8 and u8 have the same size and alignment, and every bit pattern is
+                // a valid i8.
+                let values: &[i8] =
+                    unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast::<i8>(), bytes.len()) };
                 // A matrix hybrid inference cannot use (a −128) runs dequantised instead.
-                Int8Matrix::new(*rows, *cols, &values, q.scale[0]).ok()
+                Int8Matrix::new(*rows, *cols, values, q.scale[0]).ok()
             }
             _ => None,
+        };
+        let data = if int8.is_some() && !self.dequantise_int8 {
+            Vec::new()
+        } else {
+            schema::decode(tensor, bytes).map_err(error)?.0
         };
         Ok(Constant {
             shape,

@@ -132,6 +132,18 @@ pub fn sniff(bytes: &[u8]) -> bool {
 /// Reads a DeepSpeech/Coqui STT `.tflite` model: its variables (see [`TfliteModel`]), the ReLU
 /// clip and forget bias read from the graph, and the metadata.
 pub fn read(bytes: &[u8]) -> Result<TfliteModel, TfliteError> {
+    read_with(bytes, true)
+}
+
+/// [`read`] for inference on the int8 weights: the int8 matrices TensorFlow Lite's hybrid
+/// kernel reads are kept in [`TfliteModel::hybrid`] only, and their `f32` variables keep their
+/// shapes but hold no values. Much faster, and a quarter of the memory; a file without such
+/// matrices reads as with [`read`].
+pub fn read_int8_only(bytes: &[u8]) -> Result<TfliteModel, TfliteError> {
+    read_with(bytes, false)
+}
+
+fn read_with(bytes: &[u8], dequantise_int8: bool) -> Result<TfliteModel, TfliteError> {
     if !sniff(bytes) {
         return Err(TfliteError::NotTflite(match bytes.get(4..8) {
             None => format!("only {} bytes", bytes.len()),
@@ -142,7 +154,10 @@ pub fn read(bytes: &[u8]) -> Result<TfliteModel, TfliteError> {
         }));
     }
     let model = schema::parse(bytes)?;
-    let graph = graph::Graph::new(&model)?;
+    let mut graph = graph::Graph::new(&model)?;
+    if !dequantise_int8 {
+        graph.skip_dequantising_int8();
+    }
     let Some(input) = graph.graph_input("input_node") else {
         let inputs: Vec<String> = model
             .inputs

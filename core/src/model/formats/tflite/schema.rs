@@ -434,6 +434,26 @@ pub enum Storage {
     Uint8,
 }
 
+/// How a tensor's values are stored, from its type and quantisation alone (no data read).
+pub fn storage(tensor: &Tensor) -> Result<Storage, String> {
+    match tensor.dtype {
+        dtype::FLOAT32 => Ok(Storage::Float32),
+        dtype::FLOAT16 => Ok(Storage::Float16),
+        dtype::INT8 | dtype::UINT8 => {
+            let q = tensor
+                .quantisation
+                .as_ref()
+                .ok_or("it is an integer tensor without quantisation scales")?;
+            Ok(match (tensor.dtype == dtype::INT8, q.scale.len()) {
+                (false, _) => Storage::Uint8,
+                (true, 1) => Storage::Int8PerTensor,
+                (true, _) => Storage::Int8PerChannel,
+            })
+        }
+        other => Err(format!("its type is {}", dtype_name(other))),
+    }
+}
+
 /// Decodes a constant tensor's `data` to `f32`, dequantising int8/uint8 (`scale · (q − zero
 /// point)`, per channel along the quantised dimension when there are several scales). `Err`
 /// says why it cannot be decoded.
@@ -520,12 +540,7 @@ fn dequantise(tensor: &Tensor, data: &[u8]) -> Result<(Vec<f32>, Storage), Strin
             q.scale[c] * (v - zero(c)) as f32
         })
         .collect();
-    let storage = match (signed, channels) {
-        (false, _) => Storage::Uint8,
-        (true, 1) => Storage::Int8PerTensor,
-        (true, _) => Storage::Int8PerChannel,
-    };
-    Ok((values, storage))
+    Ok((values, storage(tensor)?))
 }
 
 #[cfg(test)]
