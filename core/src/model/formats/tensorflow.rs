@@ -13,6 +13,8 @@ use std::collections::HashMap;
 use super::graph_def::{Attr, Constant, GraphDef, GraphDefError, Node, TensorValue, dtype};
 use super::memmapped::{MemmappedError, Package};
 use super::metadata::GraphMetadata;
+use rayon::prelude::*;
+
 use super::numeric::{le_f16s, le_f32s};
 use super::tf_layout::{LSTM_SCOPE, TfTensor};
 
@@ -232,7 +234,8 @@ fn read_graph(
         )));
     }
     let ordered: Vec<&Layer> = depth.iter().map(|&(_, i)| &layers[i]).collect();
-    let mut variables = HashMap::new();
+    // The weights are decoded after the walk, in parallel: (variable, constant's input, role).
+    let mut weights: Vec<(String, &str, &str)> = Vec::new();
     let mut clips = Vec::new();
     let dense_names = ["layer_1", "layer_2", "layer_3", "", "layer_5", "layer_6"];
     let mut forget_bias = 0.0;
@@ -244,8 +247,7 @@ fn read_graph(
                         return Err(not_ds(format!("{name}'s MatMul has {flag} set")));
                     }
                 }
-                let (_, w) = constant(graph, package, matmul.inputs[1])?;
-                variables.insert(format!("{name}/weights"), float_tensor(name, w)?);
+                weights.push((format!("{name}/weights"), matmul.inputs[1], name));
                 let bias_add = graph
                     .consumers(matmul.name)
                     .find(|n| matches!(n.op, "BiasAdd" | "Add" | "AddV2"))
@@ -255,8 +257,7 @@ fn read_graph(
                     .iter()
                     .find(|i| graph.source(i).is_some_and(|n| n.name != matmul.name))
                     .ok_or_else(|| not_ds(format!("{name}'s bias has no input")))?;
-                let (_, b) = constant(graph, package, bias_input)?;
-                variables.insert(format!("{name}/bias"), float_tensor(name, b)?);
+                weights.push((format!("{name}/bias"), bias_input, name));
                 if name != "layer_6" {
                     clips.push((name, relu_clip(graph, package, bias_add.name)?));
                 }
@@ -283,16 +284,18 @@ fn read_graph(
                     (Some(w), Some(b)) => (*w, *b),
                     _ => return Err(not_ds("the BlockLSTM has fewer than 9 inputs")),
                 };
-                let (_, w) = constant(graph, package, w_name)?;
-                variables.insert(
-                    format!("{LSTM_SCOPE}/kernel"),
-                    float_tensor("LSTM kernel", w)?,
-                );
-                let (_, b) = constant(graph, package, b_name)?;
-                variables.insert(format!("{LSTM_SCOPE}/bias"), float_tensor("LSTM bias", b)?);
+                weights.push((format!("{LSTM_SCOPE}/kernel"), w_name, "LSTM kernel"));
+                weights.push((format!("{LSTM_SCOPE}/bias"), b_name, "LSTM bias"));
             }
         }
     }
+    let variables = weights
+        .into_par_iter()
+        .map(|(key, input, role)| {
+            let (_, c) = constant(graph, package, input)?;
+            Ok((key, float_tensor(role, c)?))
+        })
+        .collect::<Result<HashMap<_, _>, TensorflowError>>()?;
     let relu_clip = clips[0].1;
     if let Some((name, clip)) = clips.iter().find(|(_, c)| *c != relu_clip) {
         return Err(not_ds(format!(
