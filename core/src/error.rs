@@ -41,9 +41,11 @@ pub enum Error {
     /// message names the file.
     #[error(transparent)]
     ScorerPackage(#[from] crate::lm::formats::deepspeech_scorer::ScorerPackageError),
-    /// A tensor operation failed in candle.
+    /// A tensor operation failed in candle. Built by `From`, which drops the backtrace candle
+    /// captures when `RUST_BACKTRACE` is set ([`without_backtrace`]): it would otherwise end up
+    /// in the text of every message, the element's ERROR included.
     #[error("tensor error: {0}")]
-    Candle(#[from] candle::Error),
+    Candle(candle::Error),
     /// A training augmentation could not be parsed or set up.
     #[error(transparent)]
     Augment(#[from] AugmentError),
@@ -55,6 +57,30 @@ pub enum Error {
     /// The ranks of a data-parallel run do not start from the same state.
     #[error("data-parallel training: {0}")]
     Distributed(String),
+}
+
+impl From<candle::Error> for Error {
+    fn from(e: candle::Error) -> Self {
+        Error::Candle(without_backtrace(e))
+    }
+}
+
+/// `e` without the backtraces candle attaches to its errors when `RUST_BACKTRACE` or
+/// `RUST_LIB_BACKTRACE` is set (its `Display` prints them after the message), at any depth of
+/// context or path wrapping.
+pub fn without_backtrace(e: candle::Error) -> candle::Error {
+    match e {
+        candle::Error::WithBacktrace { inner, .. } => without_backtrace(*inner),
+        candle::Error::Context { inner, context } => candle::Error::Context {
+            inner: Box::new(without_backtrace(*inner)),
+            context,
+        },
+        candle::Error::WithPath { inner, path } => candle::Error::WithPath {
+            inner: Box::new(without_backtrace(*inner)),
+            path,
+        },
+        other => other,
+    }
 }
 
 /// Why an `--augment` specification was refused.
@@ -216,6 +242,19 @@ pub enum AudioError {
         path: PathBuf,
         /// The encoding found.
         detail: String,
+    },
+    /// The file holds more audio than the reader was allowed to take into memory.
+    #[error(
+        "{path}: {secs:.0} s of audio, more than the limit of {limit_secs:.0} s (the CLI's \
+         --max_audio_secs); split the file or raise the limit"
+    )]
+    TooLong {
+        /// The file.
+        path: PathBuf,
+        /// Its duration as far as known: the header's, or what was decoded before stopping.
+        secs: f64,
+        /// The limit.
+        limit_secs: f64,
     },
     /// Raw PCM was described inconsistently (zero channels, zero rate, ragged buffer).
     #[error("invalid raw audio: {0}")]
@@ -566,4 +605,32 @@ pub enum LmError {
         /// What was expected.
         expected: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A backtrace candle captured never reaches the message, however deep it is wrapped.
+    #[test]
+    fn candle_backtraces_stay_out_of_messages() {
+        let traced = |e: candle::Error| candle::Error::WithBacktrace {
+            inner: Box::new(e),
+            backtrace: Box::new(std::backtrace::Backtrace::force_capture()),
+        };
+        let e = traced(candle::Error::Msg("shape mismatch".into()));
+        assert!(
+            e.to_string().lines().count() > 1,
+            "the test error has a backtrace"
+        );
+        assert_eq!(Error::from(e).to_string(), "tensor error: shape mismatch");
+        let wrapped = candle::Error::Context {
+            inner: Box::new(traced(candle::Error::Msg("inner".into()))),
+            context: Box::new("while loading"),
+        };
+        assert_eq!(
+            Error::from(wrapped).to_string(),
+            "tensor error: while loading\ninner"
+        );
+    }
 }

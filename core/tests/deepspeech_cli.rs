@@ -561,3 +561,66 @@ fn a_scorer_and_hot_words_steer_the_decode() {
         );
     }
 }
+
+/// No input may take the host's memory: a 3 GB WAV (26 hours at 16 kHz, its header says) is
+/// refused from its header before its data is read, and `--max_audio_secs` caps WAV and
+/// compressed files alike.
+#[test]
+fn audio_longer_than_the_limit_is_refused_before_it_is_read() {
+    let model = model().to_str().unwrap();
+    let dir = work_dir().join("too-long");
+    std::fs::create_dir_all(&dir).unwrap();
+    let huge = dir.join("huge.wav");
+    let data: u32 = 3_000_000_000;
+    let mut header = Vec::new();
+    header.extend_from_slice(b"RIFF");
+    header.extend_from_slice(&(36 + data).to_le_bytes());
+    header.extend_from_slice(b"WAVEfmt ");
+    header.extend_from_slice(&16u32.to_le_bytes());
+    header.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    header.extend_from_slice(&1u16.to_le_bytes()); // mono
+    header.extend_from_slice(&16_000u32.to_le_bytes());
+    header.extend_from_slice(&32_000u32.to_le_bytes());
+    header.extend_from_slice(&2u16.to_le_bytes());
+    header.extend_from_slice(&16u16.to_le_bytes());
+    header.extend_from_slice(b"data");
+    header.extend_from_slice(&data.to_le_bytes());
+    std::fs::write(&huge, &header).unwrap();
+    // Sparse: the 3 GB cost no disk, and reading them would cost 3 GB of memory.
+    std::fs::File::options()
+        .write(true)
+        .open(&huge)
+        .unwrap()
+        .set_len(u64::from(data) + header.len() as u64)
+        .unwrap();
+    let o = deepspeech(&["--model", model, "--audio", huge.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("huge.wav: 93750 s of audio, more than the limit of 14400 s"),
+        "{err}"
+    );
+    // The limit applies to WAV and compressed files; above it, they decode as usual.
+    let mp3 = encode("lamemp3enc", "limit.mp3");
+    for file in [shared("ldc93s1/LDC93S1.wav"), mp3] {
+        let file = file.to_str().unwrap();
+        let o = deepspeech(&["--model", model, "--audio", file, "--max_audio_secs", "1"]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            !o.status.success() && err.contains("more than the limit of 1 s"),
+            "{err}"
+        );
+        let o = deepspeech(&["--model", model, "--audio", file, "--max_audio_secs", "5"]);
+        assert!(!stdout(&o).trim().is_empty(), "{file}");
+    }
+    let o = deepspeech(&[
+        "--model",
+        model,
+        "--audio",
+        huge.to_str().unwrap(),
+        "--max_audio_secs",
+        "0",
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a number of seconds above 0"));
+}

@@ -19,6 +19,9 @@ pub enum SkipReason {
     /// No transcript for an audio file (folder corpus: no `.txt`; Drascula: a clip the game
     /// pairs with no text, or a sound effect).
     NoTranscript,
+    /// The transcript file exists but cannot be used: unreadable (permissions, an I/O error),
+    /// not UTF-8, or larger than any transcript.
+    UnreadableTranscript,
     /// The corpus pairs the audio with two different texts (or with a text it does not say),
     /// so neither can be trusted.
     AmbiguousTranscript,
@@ -44,6 +47,7 @@ impl SkipReason {
             SkipReason::Digits => "digits in transcript",
             SkipReason::OutsideAlphabet => "characters outside the alphabet",
             SkipReason::NoTranscript => "no transcript",
+            SkipReason::UnreadableTranscript => "unreadable transcript",
             SkipReason::AmbiguousTranscript => "ambiguous transcript",
             SkipReason::MissingAudio => "missing audio file",
             SkipReason::UnreadableAudio => "unreadable audio",

@@ -113,3 +113,49 @@ fn audio_files_with_txt_transcripts() {
     let set = Dataset::load(&[csv], &Alphabet::english(), "train").unwrap();
     assert_eq!(set.samples.len(), 4);
 }
+
+/// A transcript that exists but cannot be used is reported as unreadable, not as missing: one
+/// that cannot be read (here a folder named like it), one that is not UTF-8, and one larger
+/// than any transcript (refused before it is read into memory).
+#[test]
+fn unusable_transcripts_are_reported_as_unreadable() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("rec");
+    for name in ["folder", "latin1", "huge", "fine"] {
+        speak(
+            "a short clip",
+            &source.join(format!("{name}.wav")),
+            Format::Wav,
+        );
+    }
+    std::fs::create_dir(source.join("folder.txt")).unwrap();
+    std::fs::write(source.join("latin1.txt"), b"caf\xe9 au lait").unwrap();
+    let huge = std::fs::File::create(source.join("huge.txt")).unwrap();
+    huge.set_len(deepspeech_importers::corpus::folder::MAX_TRANSCRIPT_BYTES + 1)
+        .unwrap();
+    std::fs::write(source.join("fine.txt"), "a short clip").unwrap();
+    let target = dir.path().join("out");
+    import(Corpus::Folder, &source, &target, &Options::default()).unwrap();
+    assert_eq!(
+        csv_pairs(&target.join("rec.csv")),
+        pairs(&[("clips/fine.wav", "a short clip")])
+    );
+    let mut reasons = skipped(&target);
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        pairs(&[
+            ("folder.wav", "unreadable transcript"),
+            ("huge.wav", "unreadable transcript"),
+            ("latin1.wav", "unreadable transcript"),
+        ])
+    );
+    let details = std::fs::read_to_string(target.join("skipped.tsv")).unwrap();
+    for detail in [
+        "cannot read",
+        "is larger than 1048576 bytes",
+        "is not UTF-8",
+    ] {
+        assert!(details.contains(detail), "{detail}: {details}");
+    }
+}

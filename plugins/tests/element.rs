@@ -602,3 +602,164 @@ fn deepspeech_scorer_packages_run_in_a_pipeline() {
         vec![expected.to_owned()]
     );
 }
+
+/// The recording's caps: interleaved stereo S16LE at 44.1 kHz.
+fn stereo_caps() -> gst::Caps {
+    gst::Caps::from_str("audio/x-raw,format=S16LE,rate=44100,channels=2,layout=interleaved")
+        .unwrap()
+}
+
+/// One buffer of `bytes` at `pts` (no duration), pushed; the flow it returned.
+fn push_bytes(
+    h: &mut Harness,
+    bytes: Vec<u8>,
+    pts: gst::ClockTime,
+) -> Result<gst::FlowSuccess, gst::FlowError> {
+    let mut buffer = gst::Buffer::from_mut_slice(bytes);
+    buffer.get_mut().unwrap().set_pts(pts);
+    h.push(buffer)
+}
+
+/// Abuse does not stop the element (issue 24): zero-length and odd-sized buffers, timestamps
+/// that jump backwards, renegotiation to other rates, formats and channel counts mid-stream.
+/// Each is absorbed without an ERROR, and the sentence that follows is still transcribed.
+#[test]
+fn odd_buffers_backward_timestamps_and_renegotiation_are_absorbed() {
+    let element = element(1500);
+    let bus = gst::Bus::new();
+    element.set_bus(Some(&bus));
+    let mut h = harness(&element);
+    h.push_event(gst::event::Segment::new(&gst::FormattedSegment::<
+        gst::ClockTime,
+    >::new()));
+    let caps = |format: &str, rate: u32, channels: u32| {
+        // More than two channels need a channel mask, as audioconvert gives them.
+        let mask = if channels > 2 {
+            format!(",channel-mask=(bitmask){:#x}", (1u64 << channels) - 1)
+        } else {
+            String::new()
+        };
+        gst::event::Caps::new(
+            &gst::Caps::from_str(&format!(
+                "audio/x-raw,format={format},rate={rate},channels={channels},layout=interleaved{mask}"
+            ))
+            .unwrap(),
+        )
+    };
+    let s = gst::ClockTime::SECOND;
+    // Zero bytes, then less than one frame (3 bytes of a 4-byte stereo S16 frame), then a
+    // frame and a half.
+    for (bytes, at) in [(0usize, 0u64), (3, 1), (6, 2)] {
+        let flow = push_bytes(&mut h, vec![0u8; bytes], s * at / 10);
+        assert_eq!(flow, Ok(gst::FlowSuccess::Ok), "{bytes} bytes");
+    }
+    // Noise at 10 s, then timestamps jumping back to 2 s.
+    let noise: Vec<u8> = (0..44_100u32 * 2)
+        .flat_map(|i| ((i.wrapping_mul(2_654_435_761) >> 20) as i16 - 2048).to_le_bytes())
+        .collect();
+    assert!(push_bytes(&mut h, noise.clone(), s * 10).is_ok());
+    assert!(push_bytes(&mut h, noise.clone(), s * 2).is_ok());
+    // Other rates, formats and channel counts, each with a second of audio.
+    for (format, rate, channels, width) in [
+        ("S16LE", 16_000u32, 1u32, 2usize),
+        ("F32LE", 8_000, 2, 4),
+        ("S32LE", 48_000, 6, 4),
+        ("U8", 22_050, 1, 1),
+    ] {
+        h.push_event(caps(format, rate, channels));
+        let bytes = vec![0u8; rate as usize * channels as usize * width];
+        assert!(
+            push_bytes(&mut h, bytes, s * 3).is_ok(),
+            "{format} {rate} {channels}"
+        );
+    }
+    // Back to the recording's caps: the sentence, then silence, then EOS.
+    h.push_event(caps("S16LE", 44_100, 2));
+    let mut audio = stereo_44k();
+    audio.extend(vec![0i16; 44_100 * 2 * 2]);
+    push_audio(&mut h, &audio, s * 20);
+    h.push_event(gst::event::Eos::new());
+    let texts: Vec<String> = std::iter::from_fn(|| h.try_pull())
+        .map(|b| String::from_utf8(b.map_readable().unwrap().to_vec()).unwrap())
+        .collect();
+    let last = texts.last().expect("the sentence's text");
+    assert!(cer(last) < 0.3, "{texts:?}");
+    assert!(
+        bus.pop_filtered(&[gst::MessageType::Error]).is_none(),
+        "an ERROR was posted"
+    );
+}
+
+/// EOS before any data: nothing to say, no ERROR, and the EOS goes downstream.
+#[test]
+fn eos_with_no_data_passes_quietly() {
+    let element = element(1500);
+    let bus = gst::Bus::new();
+    element.set_bus(Some(&bus));
+    let mut h = harness(&element);
+    h.push_event(gst::event::Segment::new(&gst::FormattedSegment::<
+        gst::ClockTime,
+    >::new()));
+    h.push_event(gst::event::Eos::new());
+    assert!(h.try_pull().is_none());
+    let eos = std::iter::from_fn(|| h.try_pull_event()).any(|e| e.type_() == gst::EventType::Eos);
+    assert!(eos, "EOS reached downstream");
+    assert!(bus.pop_filtered(&[gst::MessageType::Error]).is_none());
+}
+
+/// 500 random state changes (NULL, READY, PAUSED, PLAYING) with audio pushed whenever the
+/// element plays: never a panic or an ERROR, and afterwards it transcribes as before.
+#[test]
+fn five_hundred_random_state_changes_while_audio_flows() {
+    let element = element(1500);
+    let bus = gst::Bus::new();
+    element.set_bus(Some(&bus));
+    let mut h = harness(&element);
+    let states = [
+        gst::State::Null,
+        gst::State::Ready,
+        gst::State::Paused,
+        gst::State::Playing,
+    ];
+    let audio = stereo_44k();
+    let mut seed = 0x9e37_79b9_u32;
+    let mut pts = gst::ClockTime::ZERO;
+    for _ in 0..500 {
+        seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        let state = states[(seed >> 28) as usize % 4];
+        assert!(element.set_state(state).is_ok(), "to {state:?}");
+        if state == gst::State::Playing {
+            // A state change may have cleared the sticky events: sent again, as a source would.
+            h.push_event(gst::event::Caps::new(&stereo_caps()));
+            h.push_event(gst::event::Segment::new(&gst::FormattedSegment::<
+                gst::ClockTime,
+            >::new()));
+            let start = (seed as usize >> 8) % (audio.len() / 2 - 4410) * 2;
+            // Flushing or not linked yet after a state change is an answer, not a failure.
+            let _ = push_bytes(
+                &mut h,
+                audio[start..start + 4410 * 2]
+                    .iter()
+                    .flat_map(|s| s.to_le_bytes())
+                    .collect(),
+                pts,
+            );
+            pts += gst::ClockTime::from_mseconds(100);
+        }
+    }
+    assert!(bus.pop_filtered(&[gst::MessageType::Error]).is_none());
+    // Still working: a fresh stream transcribes the sentence.
+    element.set_state(gst::State::Null).unwrap();
+    while h.try_pull().is_some() {}
+    h.play();
+    h.push_event(gst::event::Caps::new(&stereo_caps()));
+    h.push_event(gst::event::Segment::new(&gst::FormattedSegment::<
+        gst::ClockTime,
+    >::new()));
+    let mut audio = audio;
+    audio.extend(vec![0i16; 44_100 * 2 * 2]);
+    push_audio(&mut h, &audio, gst::ClockTime::ZERO);
+    h.push_event(gst::event::Eos::new());
+    let text = String::from_utf8(h.pull().unwrap().map_readable().unwrap().to_vec()).unwrap();
+    assert_eq!(vec![text], expected_utterances(&audio, 1500));
+}

@@ -2,6 +2,8 @@
 //! built plugin on a private `GST_PLUGIN_PATH`, a model trained for the tests, and runners for
 //! `gst-launch-1.0` pipelines and the example scripts.
 
+pub mod fuzz;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;

@@ -29,6 +29,17 @@ pub fn decode(
     head: &[u8],
     name: &Path,
 ) -> Result<MonoAudio, AudioError> {
+    decode_limited(source, head, name, super::DEFAULT_MAX_AUDIO_SECS)
+}
+
+/// [`decode`], stopping with [`AudioError::TooLong`] as soon as more than `max_secs` seconds
+/// have been decoded.
+pub fn decode_limited(
+    source: Box<dyn MediaSource>,
+    head: &[u8],
+    name: &Path,
+    max_secs: f64,
+) -> Result<MonoAudio, AudioError> {
     let not_audio = || AudioError::NotAudio {
         path: name.to_owned(),
         what: sniff::describe(head),
@@ -127,6 +138,14 @@ pub fn decode(
         };
         buf.copy_interleaved_ref(decoded);
         downmix_into(buf.samples(), spec.channels.count(), &mut samples)?;
+        let secs = samples.len() as f64 / f64::from(rate);
+        if secs > max_secs {
+            return Err(AudioError::TooLong {
+                path: name.to_owned(),
+                secs,
+                limit_secs: max_secs,
+            });
+        }
     }
     if samples.is_empty() || rate == 0 {
         return Err(AudioError::NoSamples {

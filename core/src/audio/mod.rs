@@ -15,10 +15,23 @@ pub use wav::{Encoding, MonoAudio, WavInfo, decode_wav, read_wav};
 
 use crate::error::AudioError;
 
+/// The most audio [`read_audio`] takes into memory, in seconds: four hours (about 1 GB of
+/// samples at 16 kHz). A longer file, or a header that claims one, is refused before it is read,
+/// so that no single input can take the host's memory.
+pub const DEFAULT_MAX_AUDIO_SECS: f64 = 4.0 * 3600.0;
+
 /// Reads an audio file: WAV of any supported encoding (read exactly, with its header checked),
 /// else any format [`compressed::decode`] reads; mono at the file's own rate. A file that is
-/// not audio is refused with an error naming what it is.
+/// not audio is refused with an error naming what it is; one longer than
+/// [`DEFAULT_MAX_AUDIO_SECS`] with [`AudioError::TooLong`].
 pub fn read_audio(path: impl AsRef<Path>) -> Result<MonoAudio, AudioError> {
+    read_audio_limited(path, DEFAULT_MAX_AUDIO_SECS)
+}
+
+/// [`read_audio`] with another limit on the audio's duration, in seconds: a WAV whose header
+/// announces more is refused before its data is read, a compressed file as soon as its decoded
+/// samples pass the limit.
+pub fn read_audio_limited(path: impl AsRef<Path>, max_secs: f64) -> Result<MonoAudio, AudioError> {
     let path = path.as_ref();
     if path.is_dir() {
         return Err(AudioError::NotAudio {
@@ -43,12 +56,21 @@ pub fn read_audio(path: impl AsRef<Path>) -> Result<MonoAudio, AudioError> {
         });
     }
     if head.starts_with(b"RIFF") && head.get(8..12) == Some(b"WAVE") {
+        if let Some(secs) = wav::announced_secs(&head)
+            && secs > max_secs
+        {
+            return Err(AudioError::TooLong {
+                path: path.to_owned(),
+                secs,
+                limit_secs: max_secs,
+            });
+        }
         let mut bytes = head;
         file.read_to_end(&mut bytes).map_err(io)?;
         return decode_wav(&bytes, path).map(|(audio, _)| audio);
     }
     file.seek(std::io::SeekFrom::Start(0)).map_err(io)?;
-    compressed::decode(Box::new(file), &head, path)
+    compressed::decode_limited(Box::new(file), &head, path, max_secs)
 }
 
 /// Reads a WAV file of any supported encoding, rate and channel count, and returns it as

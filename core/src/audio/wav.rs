@@ -68,6 +68,15 @@ pub fn read_wav(path: impl AsRef<Path>) -> Result<(MonoAudio, WavInfo), AudioErr
     decode_wav(&bytes, path)
 }
 
+/// The duration a WAV header announces, in seconds, read from the file's first bytes alone;
+/// `None` when they do not hold the whole header (a long chunk before the data) or it is not a
+/// WAV header this reader understands (the full read then says why).
+pub fn announced_secs(head: &[u8]) -> Option<f64> {
+    let reader = hound::WavReader::new(head).ok()?;
+    let rate = reader.spec().sample_rate;
+    (rate > 0).then(|| f64::from(reader.duration()) / f64::from(rate))
+}
+
 /// Sample rates a file may claim: beyond them a header is damaged or hostile, and resampling it
 /// would cost hours of audio (1 Hz) or gigabytes of filter (2^31 Hz).
 pub const PLAUSIBLE_RATES: std::ops::RangeInclusive<u32> = 1_000..=384_000;

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use deepspeech_core::audio::read_audio;
+use deepspeech_core::audio::read_audio_limited;
 use deepspeech_core::decoder::HotWords;
 use deepspeech_core::embedded;
 use deepspeech_core::engine::{Model, Transcript};
@@ -61,6 +61,10 @@ struct Args {
     /// else 1024.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     beam_width: Option<u64>,
+    /// The longest audio file to take, in seconds (four hours by default): a longer one, or a
+    /// WAV whose header claims one, is refused before it is read into memory.
+    #[arg(long, default_value_t = deepspeech_core::audio::DEFAULT_MAX_AUDIO_SECS, value_parser = positive_secs)]
+    max_audio_secs: f64,
     /// Hot-words, comma-separated `word:boost` pairs (e.g. `nine:7.5,cancel:-2`); a positive
     /// boost favours the word, a negative one disfavours it. They act through the scorer's
     /// word scoring, as in DeepSpeech 0.9, so they need --scorer.
@@ -245,6 +249,14 @@ fn npy_bytes(values: &[f32], cols: usize) -> Vec<u8> {
     out
 }
 
+/// A duration in seconds above zero.
+fn positive_secs(text: &str) -> std::result::Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("{text:?} is not a number of seconds above 0")),
+    }
+}
+
 fn transcribe(
     model: &Arc<Model>,
     file: &Path,
@@ -252,7 +264,7 @@ fn transcribe(
     many: bool,
     log_probs_path: Option<&Path>,
 ) -> Result<()> {
-    let audio = read_audio(file)?;
+    let audio = read_audio_limited(file, args.max_audio_secs)?;
     let started = Instant::now();
     let decoded = match args.stream {
         Some(ms) => stream(model, file, &audio.samples, audio.sample_rate, ms, args),

@@ -94,7 +94,7 @@ impl Dataset {
             column("transcript")?,
         );
         let base = csv.parent().unwrap_or(Path::new("."));
-        for (index, record) in reader.records().enumerate() {
+        for (index, record) in reader.byte_records().enumerate() {
             let line = record
                 .as_ref()
                 .ok()
@@ -105,8 +105,21 @@ impl Dataset {
                 line,
                 reason,
             };
-            let row = match record {
-                Ok(row) => row,
+            let row = match record.map(csv::StringRecord::from_byte_record) {
+                Ok(Ok(row)) => row,
+                Ok(Err(e)) => {
+                    // Shown as the text it is, invalid bytes as U+FFFD, not as Rust's byte list.
+                    let text: Vec<String> = e
+                        .into_byte_record()
+                        .iter()
+                        .map(|f| String::from_utf8_lossy(f).into_owned())
+                        .collect();
+                    self.skipped.push(skip(format!(
+                        "the row is not UTF-8 text: {}",
+                        text.join(",")
+                    )));
+                    continue;
+                }
                 Err(e) => {
                     self.skipped.push(skip(format!("unreadable row: {e}")));
                     continue;
@@ -165,9 +178,12 @@ fn parse_row(
 }
 
 fn csv_io(e: csv::Error) -> std::io::Error {
+    if !matches!(e.kind(), csv::ErrorKind::Io(_)) {
+        return std::io::Error::other(e.to_string());
+    }
     match e.into_kind() {
         csv::ErrorKind::Io(io) => io,
-        other => std::io::Error::other(format!("{other:?}")),
+        _ => unreachable!("checked to be an I/O error just above"),
     }
 }
 
@@ -222,6 +238,38 @@ mod tests {
         assert!(
             reasons[3].contains(":6: ") && reasons[3].contains("no transcript"),
             "{reasons:?}"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A row (or header) that is not UTF-8 is reported with its text, the invalid bytes as
+    /// U+FFFD, not as the csv crate's debug output.
+    #[test]
+    fn non_utf8_rows_are_shown_as_text() {
+        let dir = std::env::temp_dir().join(format!("ds-dataset-utf8-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("clips")).unwrap();
+        std::fs::write(dir.join("clips/a.wav"), b"x").unwrap();
+        let csv = dir.join("set.csv");
+        std::fs::write(
+            &csv,
+            b"wav_filename,wav_filesize,transcript\nclips/a.wav,1,hello\nclips/a.wav,2,caf\xe9\n",
+        )
+        .unwrap();
+        let set = Dataset::load(std::slice::from_ref(&csv), &Alphabet::english(), "train").unwrap();
+        let reasons: Vec<String> = set.skipped.iter().map(|s| s.to_string()).collect();
+        assert_eq!(reasons.len(), 1, "{reasons:?}");
+        assert!(
+            reasons[0].ends_with("set.csv:3: the row is not UTF-8 text: clips/a.wav,2,caf\u{fffd}"),
+            "{reasons:?}"
+        );
+        let header = dir.join("header.csv");
+        std::fs::write(&header, b"wav_filename,wav_filesize,transcr\xefpt\n").unwrap();
+        let e = Dataset::load(&[header], &Alphabet::english(), "train")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("invalid utf-8") && !e.contains("Utf8Error"),
+            "{e}"
         );
         std::fs::remove_dir_all(dir).unwrap();
     }

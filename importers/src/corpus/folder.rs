@@ -14,6 +14,48 @@ pub const AUDIO_EXTENSIONS: [&str; 13] = [
     "wav", "mp3", "flac", "ogg", "oga", "opus", "m4a", "aac", "wma", "webm", "mka", "aiff", "spx",
 ];
 
+/// The largest `.txt` read as a transcript: a clip's transcript is a few hundred bytes, and a
+/// larger file (a book, a log) is not one, however long the clip.
+pub const MAX_TRANSCRIPT_BYTES: u64 = 1 << 20;
+
+/// The transcript in `text_file`, its lines joined with spaces; or why there is none: missing,
+/// unreadable (naming the error), too large (checked before reading), not UTF-8.
+fn read_transcript(text_file: &Path) -> Result<String, (SkipReason, String)> {
+    use std::io::Read;
+    let name = text_file.display();
+    let unreadable = |e: std::io::Error| {
+        (
+            SkipReason::UnreadableTranscript,
+            format!("cannot read {name}: {e}"),
+        )
+    };
+    let file = match std::fs::File::open(text_file) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let base = text_file.file_name().unwrap_or_default().to_string_lossy();
+            return Err((SkipReason::NoTranscript, format!("no {base}")));
+        }
+        Err(e) => return Err(unreadable(e)),
+    };
+    let mut bytes = Vec::new();
+    file.take(MAX_TRANSCRIPT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    if bytes.len() as u64 > MAX_TRANSCRIPT_BYTES {
+        return Err((
+            SkipReason::UnreadableTranscript,
+            format!("{name} is larger than {MAX_TRANSCRIPT_BYTES} bytes: not a clip's transcript"),
+        ));
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(text.split_whitespace().collect::<Vec<_>>().join(" ")),
+        Err(_) => Err((
+            SkipReason::UnreadableTranscript,
+            format!("{name} is not UTF-8 text"),
+        )),
+    }
+}
+
 /// Lists the audio files of `source` and their transcripts.
 pub fn list(source: &Path) -> Result<Listing, ListError> {
     let split = source
@@ -37,32 +79,16 @@ pub fn list(source: &Path) -> Result<Listing, ListError> {
             continue;
         };
         let text_file = file.with_extension("txt");
-        let transcript = match std::fs::read(&text_file) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(text) => text.split_whitespace().collect::<Vec<_>>().join(" "),
-                Err(_) => {
-                    listing.skipped.push(listing_skip(
-                        &split,
-                        origin.clone(),
-                        &origin,
-                        "",
-                        SkipReason::NoTranscript,
-                        format!("{} is not UTF-8 text", text_file.display()),
-                    ));
-                    continue;
-                }
-            },
-            Err(_) => {
+        let transcript = match read_transcript(&text_file) {
+            Ok(text) => text,
+            Err((reason, detail)) => {
                 listing.skipped.push(listing_skip(
                     &split,
                     origin.clone(),
                     &origin,
                     "",
-                    SkipReason::NoTranscript,
-                    format!(
-                        "no {}",
-                        text_file.file_name().unwrap_or_default().to_string_lossy()
-                    ),
+                    reason,
+                    detail,
                 ));
                 continue;
             }

@@ -167,6 +167,8 @@ struct State {
     /// Everything before this time is covered downstream by buffers or gaps.
     covered: Option<gst::ClockTime>,
     mono: Vec<f32>,
+    /// The bytes of an incomplete frame at the end of the last buffer, completed by the next.
+    partial_frame: Vec<u8>,
 }
 
 impl Default for State {
@@ -184,6 +186,7 @@ impl Default for State {
             utterance: None,
             covered: None,
             mono: Vec::new(),
+            partial_frame: Vec::new(),
         }
     }
 }
@@ -386,8 +389,21 @@ impl DeepSpeech {
             let map = buffer.map_readable().map_err(|_| gst::FlowError::Error)?;
             let mut mono = std::mem::take(&mut state.mono);
             mono.clear();
+            let frame_bytes = info.bpf() as usize;
+            // Buffers that split a frame (which a well-behaved upstream never sends) are
+            // joined: the incomplete frame's bytes wait for the rest in the next buffer.
+            let joined;
+            let bytes = if state.partial_frame.is_empty() {
+                map.as_slice()
+            } else {
+                joined = [state.partial_frame.as_slice(), map.as_slice()].concat();
+                state.partial_frame.clear();
+                joined.as_slice()
+            };
+            let whole = bytes.len() - bytes.len() % frame_bytes.max(1);
+            state.partial_frame.extend_from_slice(&bytes[whole..]);
             if let Err(e) =
-                downmix_bytes_into(map.as_slice(), format, info.channels() as usize, &mut mono)
+                downmix_bytes_into(&bytes[..whole], format, info.channels() as usize, &mut mono)
             {
                 gst::element_imp_error!(self, gst::StreamError::Format, ["{e}"]);
                 return Err(gst::FlowError::Error);
@@ -801,6 +817,7 @@ impl DeepSpeech {
                     }
                     state.info = Some(info);
                     state.format = Some(format);
+                    state.partial_frame.clear();
                     drop(state);
                     let _ = self.push_outputs(outputs);
                 }
