@@ -32,6 +32,10 @@ pub enum Error {
     /// An ARPA language model could not be loaded (see [`LmError`]).
     #[error(transparent)]
     Lm(#[from] LmError),
+    /// A memory-mapped scorer or model changed on disk while in use (see
+    /// [`FileChangedError`](crate::mapped_file::FileChangedError)).
+    #[error(transparent)]
+    FileChanged(#[from] crate::mapped_file::FileChangedError),
     /// A binary scorer file could not be written or read (see
     /// [`ScorerFileError`](crate::lm::binary::ScorerFileError)); the message names the file.
     #[error(transparent)]

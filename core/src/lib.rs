@@ -25,6 +25,7 @@ pub mod engine;
 pub mod error;
 pub mod features;
 pub mod lm;
+pub mod mapped_file;
 pub mod metrics;
 pub mod model;
 pub mod sniff;

@@ -150,14 +150,14 @@ fn cer(text: &str) -> f64 {
     e as f64 / n as f64
 }
 
-/// The text of the next ERROR (or WARNING) message on the bus.
+/// The text and debug details of the next ERROR (or WARNING) message on the bus.
 fn next_error(bus: &gst::Bus, kind: gst::MessageType) -> String {
     let msg = bus
         .pop_filtered(&[kind])
         .unwrap_or_else(|| panic!("a {kind:?} message"));
     match msg.view() {
-        gst::MessageView::Error(e) => e.error().to_string(),
-        gst::MessageView::Warning(w) => w.error().to_string(),
+        gst::MessageView::Error(e) => format!("{} {}", e.error(), e.debug().unwrap_or_default()),
+        gst::MessageView::Warning(w) => format!("{} {}", w.error(), w.debug().unwrap_or_default()),
         other => unreachable!("{other:?}"),
     }
 }
@@ -762,4 +762,52 @@ fn five_hundred_random_state_changes_while_audio_flows() {
     h.push_event(gst::event::Eos::new());
     let text = String::from_utf8(h.pull().unwrap().map_readable().unwrap().to_vec()).unwrap();
     assert_eq!(vec![text], expected_utterances(&audio, 1500));
+}
+
+/// A scorer package rewritten in place under a running pipeline (`cp new.scorer old.scorer`)
+/// does not bring the process down with SIGBUS (issue 24): the utterance decoded while the file
+/// changed is refused with an ERROR naming the file, the one before it is whole.
+#[test]
+fn a_scorer_truncated_under_a_running_pipeline_is_an_error_not_a_crash() {
+    init();
+    let core = Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/fixtures");
+    let dir = tempfile::tempdir().unwrap();
+    let scorer = dir.path().join("in-use.scorer");
+    std::fs::copy(core.join("scorer/word-order5-trie-q8-a255.scorer"), &scorer).unwrap();
+    let element = gst::ElementFactory::make("deepspeech")
+        .property(
+            "model",
+            core.join("deepspeech/ldc93s1-64.pbmm").to_str().unwrap(),
+        )
+        .property("scorer", scorer.to_str().unwrap())
+        .property("silence-length", 1000u32)
+        .build()
+        .unwrap();
+    let bus = gst::Bus::new();
+    element.set_bus(Some(&bus));
+    let mut h = harness(&element);
+    let mut audio = stereo_44k();
+    audio.extend(vec![0i16; 44_100 * 2 * 2]);
+    let end = push_audio(&mut h, &audio, gst::ClockTime::ZERO);
+    let first = h.pull().expect("the first utterance's text");
+    assert!(!first.map_readable().unwrap().is_empty());
+    // Truncated and rewritten shorter, as `cp` or a generator writing in place does.
+    std::fs::write(&scorer, b"not a scorer any more").unwrap();
+    // The next utterance: the flow turns to an error once the decode finds the change.
+    let mut pts = end;
+    for chunk in audio.chunks(4410 * 2) {
+        let bytes: Vec<u8> = chunk.iter().flat_map(|s| s.to_le_bytes()).collect();
+        let mut buffer = gst::Buffer::from_mut_slice(bytes);
+        buffer.get_mut().unwrap().set_pts(pts);
+        pts += gst::ClockTime::from_mseconds(100);
+        if h.push(buffer).is_err() {
+            break;
+        }
+    }
+    h.push_event(gst::event::Eos::new());
+    let error = next_error(&bus, gst::MessageType::Error);
+    assert!(
+        error.contains("in-use.scorer") && error.contains("changed on disk"),
+        "{error}"
+    );
 }

@@ -180,7 +180,7 @@ impl ScorerContents {
 
 /// Where a scorer's bytes live: a memory-mapped file, or bytes built into the program.
 enum ScorerBytes {
-    Mapped(memmap2::Mmap),
+    Mapped(crate::mapped_file::MappedFile),
     Static(&'static [u8]),
 }
 
@@ -260,15 +260,11 @@ impl ScorerFile {
     /// Maps and validates a scorer file: magic, version, length and checksum; a truncated or
     /// corrupted file is refused.
     pub fn open(path: &Path) -> Result<Self, ScorerFileError> {
-        let file = std::fs::File::open(path).map_err(|reason| ScorerFileError::Io {
-            path: path.to_owned(),
-            reason,
-        })?;
-        // SAFETY: read-only map of a file we only read; see model::io::read.
-        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|reason| ScorerFileError::Io {
-            path: path.to_owned(),
-            reason,
-        })?;
+        let map =
+            crate::mapped_file::MappedFile::open(path).map_err(|reason| ScorerFileError::Io {
+                path: path.to_owned(),
+                reason,
+            })?;
         Self::validate(ScorerBytes::Mapped(map), path)
     }
 
@@ -476,6 +472,13 @@ impl ScorerFile {
 impl LanguageModel for ScorerFile {
     fn order(&self) -> usize {
         self.order
+    }
+
+    fn check_unchanged(&self) -> Result<(), crate::mapped_file::FileChangedError> {
+        match &self.map {
+            ScorerBytes::Mapped(map) => map.check_unchanged(),
+            ScorerBytes::Static(_) => Ok(()),
+        }
     }
 
     fn word_id(&self, word: &str) -> WordId {

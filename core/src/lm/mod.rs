@@ -36,6 +36,12 @@ pub trait LanguageModel: Send + Sync {
     fn log10_prob(&self, context: &[WordId], word: WordId) -> f32;
     /// Every vocabulary word except `<s>`, `</s>` and `<unk>` (to build a [`VocabTrie`]).
     fn words(&self) -> Vec<String>;
+    /// `Ok` when the file the model reads in place is as it was when opened (see
+    /// [`MappedFile::check_unchanged`](crate::mapped_file::MappedFile::check_unchanged));
+    /// models held in memory are always unchanged.
+    fn check_unchanged(&self) -> Result<(), crate::mapped_file::FileChangedError> {
+        Ok(())
+    }
 
     /// log10 probability of a whole sentence, as KenLM's `Model.score(sentence, bos, eos)`.
     fn sentence_log10(&self, words: &[&str], bos: bool, eos: bool) -> f32 {
@@ -216,6 +222,13 @@ impl Scorer {
             beta,
             vocabulary: Some(Arc::new(Vocabulary::Trie(vocabulary))),
         })
+    }
+
+    /// `Ok` when the scorer's file has not changed on disk since it was opened: results computed
+    /// while it changed (a package rewritten in place under a running pipeline) are not to be
+    /// trusted, and the error says to reopen it.
+    pub fn check_unchanged(&self) -> crate::Result<()> {
+        Ok(self.lm.check_unchanged()?)
     }
 
     /// Natural-log conditional probability of `word` after `context` (DeepSpeech's

@@ -3,6 +3,7 @@
 //! file, fsync, rename, fsync of the folder), so a crash at any moment leaves either the old
 //! file or the new one, never a torn one.
 
+use crate::mapped_file::{FileBytes, MappedFile};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
@@ -201,16 +202,13 @@ fn parse_any(bytes: &[u8], path: &Path) -> Result<SafetensorsFile, CheckpointErr
     imported_file(formats::import(bytes, path)?, path)
 }
 
-/// Maps the file at `path` read-only.
-fn map_file(path: &Path) -> Result<memmap2::Mmap, CheckpointError> {
-    let io = |reason| CheckpointError::Io {
+/// Maps the file at `path` read-only, guarded against truncation underneath
+/// ([`MappedFile`]).
+fn map_file(path: &Path) -> Result<MappedFile, CheckpointError> {
+    MappedFile::open(path).map_err(|reason| CheckpointError::Io {
         path: path.to_owned(),
         reason,
-    };
-    let file = std::fs::File::open(path).map_err(io)?;
-    // SAFETY: the file is opened read-only and only read while the map lives; a concurrent
-    // truncation by another process is outside what we can defend against, as for any mmap.
-    unsafe { memmap2::Mmap::map(&file) }.map_err(io)
+    })
 }
 
 /// The shape of tensor `name` in the model at `path`, read from a safetensors header alone
@@ -434,7 +432,12 @@ pub fn load_model(path: &Path, device: &Device) -> Result<DeepSpeech, Checkpoint
     if device.is_cpu() && path.is_file() {
         let map = map_file(path)?;
         if let Some((config, hybrid)) = formats::import_int8(&map, path)? {
-            return Ok(int8_model(config, hybrid, Arc::new(map), path));
+            return Ok(int8_model(
+                config,
+                hybrid,
+                Arc::new(FileBytes::Mapped(map)),
+                path,
+            ));
         }
     }
     build_model(read(path)?, path, device)
@@ -451,7 +454,12 @@ pub fn load_model_from_bytes(
     if device.is_cpu()
         && let Some((config, hybrid)) = formats::import_int8(bytes, name)?
     {
-        return Ok(int8_model(config, hybrid, Arc::new(bytes.to_vec()), name));
+        return Ok(int8_model(
+            config,
+            hybrid,
+            Arc::new(FileBytes::Owned(bytes.to_vec())),
+            name,
+        ));
     }
     build_model(parse_any(bytes, name)?, name, device)
 }
@@ -460,18 +468,23 @@ pub fn load_model_from_bytes(
 fn int8_model(
     config: Config,
     hybrid: HybridNetwork,
-    bytes: Arc<dyn AsRef<[u8]> + Send + Sync>,
+    bytes: Arc<FileBytes>,
     path: &Path,
 ) -> DeepSpeech {
     let path = path.to_owned();
     let expected = config.clone();
     let source = move || {
-        let float = || -> Result<HashMap<String, Tensor>, CheckpointError> {
-            let file = imported_file(formats::import((*bytes).as_ref(), &path)?, &path)?;
-            check_shapes(&path, &expected, &file.tensors, "")?;
+        let float = || -> Result<HashMap<String, Tensor>, String> {
+            // The file is read again: it must still be the one the int8 weights came from.
+            bytes.check_unchanged().map_err(|e| e.to_string())?;
+            let file = formats::import(&bytes, &path)
+                .and_then(|imported| imported_file(imported, &path))
+                .map_err(|e| e.to_string())?;
+            check_shapes(&path, &expected, &file.tensors, "").map_err(|e| e.to_string())?;
+            bytes.check_unchanged().map_err(|e| e.to_string())?;
             Ok(file.tensors)
         };
-        float().map_err(|e| candle::Error::Msg(e.to_string()))
+        float().map_err(candle::Error::Msg)
     };
     DeepSpeech::int8_with_lazy_float(config, hybrid, Box::new(source))
 }

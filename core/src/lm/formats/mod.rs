@@ -14,39 +14,7 @@ pub mod deepspeech_scorer;
 pub mod kenlm;
 pub mod openfst;
 
-use std::path::Path;
-
-/// The bytes of a file, memory-mapped, or owned (tests, and files built in memory).
-pub enum FileBytes {
-    /// A read-only mapping of the whole file.
-    Mapped(memmap2::Mmap),
-    /// Bytes in memory.
-    Owned(Vec<u8>),
-}
-
-impl FileBytes {
-    /// Maps `path` read-only.
-    pub fn map(path: &Path) -> std::io::Result<Self> {
-        let file = std::fs::File::open(path)?;
-        // SAFETY: a read-only mapping of a file we only read. A file truncated by another
-        // process while mapped would fault, as with any mmap reader (KenLM's own included).
-        let map = unsafe { memmap2::Mmap::map(&file) }?;
-        // Lookups land anywhere: no read-ahead around them, so that a search keeps resident only
-        // the pages it reads (a hint; without it the kernel maps whole neighbourhoods).
-        let _ = map.advise(memmap2::Advice::Random);
-        Ok(Self::Mapped(map))
-    }
-}
-
-impl std::ops::Deref for FileBytes {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        match self {
-            Self::Mapped(map) => map,
-            Self::Owned(bytes) => bytes,
-        }
-    }
-}
+pub use crate::mapped_file::FileBytes;
 
 /// Little-endian reads that return `None` instead of panicking past the end.
 pub(crate) trait LeBytes {

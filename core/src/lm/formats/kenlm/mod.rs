@@ -464,6 +464,10 @@ impl LanguageModel for KenlmModel {
         self.header.counts.len()
     }
 
+    fn check_unchanged(&self) -> Result<(), crate::mapped_file::FileChangedError> {
+        self.bytes.check_unchanged()
+    }
+
     fn word_id(&self, word: &str) -> WordId {
         self.index(word)
     }
