@@ -150,6 +150,17 @@ pub enum CheckpointError {
         /// The operating system's error.
         reason: std::io::Error,
     },
+    /// A model or checkpoint could not be written (a full disk, a read-only folder); written
+    /// through a temporary file and a rename, so the file that was there before is unchanged.
+    #[error(
+        "could not write {path}: {reason} (the file that was there before, if any, is unchanged)"
+    )]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        reason: std::io::Error,
+    },
     /// The file is not a valid checkpoint or model.
     #[error("{path}: not a valid deepspeech-rs model or checkpoint ({reason})")]
     Corrupt {

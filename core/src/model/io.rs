@@ -42,7 +42,7 @@ pub fn write_atomic(
     tensors: &[(String, Tensor)],
     metadata: HashMap<String, String>,
 ) -> Result<(), CheckpointError> {
-    let io = |reason| CheckpointError::Io {
+    let io = |reason| CheckpointError::Write {
         path: path.to_owned(),
         reason,
     };
