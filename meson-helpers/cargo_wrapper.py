@@ -55,6 +55,7 @@ def main():
     p.add_argument("--feature", action="append", default=[])
     p.add_argument("--output")
     p.add_argument("--depfile")
+    p.add_argument("--lib-name", help="the cdylib's file name, when not the package's")
     a = p.parse_args()
 
     source_dir = os.path.abspath(a.source_dir)
@@ -66,7 +67,8 @@ def main():
                    source_dir, target_dir)
         if rc != 0:
             return rc
-        lib = "lib" + a.package[0].replace("gst-plugin-", "gst").replace("-", "_") + ".so"
+        lib = a.lib_name or (
+            "lib" + a.package[0].replace("gst-plugin-", "gst").replace("-", "_") + ".so")
         built = os.path.join(target_dir, a.profile, lib)
         shutil.copy2(built, a.output)
         if a.depfile:

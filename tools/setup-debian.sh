@@ -31,6 +31,9 @@ PACKAGES=(
     python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0
     # tools/cuda/setup.sh installs CUDA's compiler from PyPI wheels with pip
     python3-pip
+    # the C API's tests: DeepSpeech's own C++ client reads audio with libsox; valgrind checks the
+    # library for memory errors and leaks
+    libsox-dev valgrind
 )
 
 export DEBIAN_FRONTEND=noninteractive

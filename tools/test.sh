@@ -27,6 +27,13 @@ for element in deepspeech deepspeechoverlay; do
     GST_PLUGIN_PATH="$plugin_dir" GST_REGISTRY="$root/build-ci/registry.bin" \
         gst-inspect-1.0 "$element" | grep -E '^\s+(Filename|Klass)'
 done
+# The C API: a program compiled with pkg-config against the installed header and library runs.
+printf '#include <deepspeech.h>\n#include <stdio.h>\nint main(void) { char* v = DS_Version(); puts(v); DS_FreeString(v); return 0; }\n' \
+    > build-ci/version.c
+pc_dir=$(dirname "$(find "$root/build-ci/prefix" -name deepspeech.pc | head -n1)")
+# shellcheck disable=SC2046 # pkg-config prints several flags
+cc -o build-ci/version build-ci/version.c $(PKG_CONFIG_PATH="$pc_dir" pkg-config --cflags --libs deepspeech)
+LD_LIBRARY_PATH="$(PKG_CONFIG_PATH="$pc_dir" pkg-config --variable=libdir deepspeech)" build-ci/version
 # The command-line tools are installed too, and run from the prefix.
 for tool in deepspeech ds-train ds-lm ds-tune ds-convert ds-features ds-import; do
     "$root/build-ci/prefix/bin/$tool" --version

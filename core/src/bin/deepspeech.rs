@@ -304,24 +304,26 @@ fn stream(
 ) -> Result<(Vec<Transcript>, Vec<f32>)> {
     let chunk = ((rate as usize * ms as usize) / 1000).max(1);
     let mut stream = model.create_stream();
-    let mut last = String::new();
+    // As DeepSpeech's client: the first partial is printed even when empty, then each change.
+    let mut last: Option<String> = None;
     let mut fed = 0;
     for piece in samples.chunks(chunk) {
         stream.feed_audio(piece, rate, 1)?;
         fed += piece.len();
-        let partial = stream.intermediate_decode()?;
-        if partial.text != last {
+        // Untrimmed, as DeepSpeech's client prints it ("she had " while the next word comes).
+        let partial = stream.intermediate_decode()?.decoded_text();
+        if last.as_ref() != Some(&partial) {
             if args.json {
                 let line = serde_json::json!({
                     "file": file.display().to_string(),
                     "time": round3(fed as f64 / f64::from(rate)),
-                    "partial": partial.text,
+                    "partial": partial,
                 });
                 println!("{line}");
             } else {
-                println!("{}", partial.text);
+                println!("{partial}");
             }
-            last = partial.text;
+            last = Some(partial);
         }
     }
     Ok(stream.finish_with_metadata_and_log_probs(candidates(args))?)

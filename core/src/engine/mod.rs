@@ -16,13 +16,16 @@ use crate::lm::Scorer;
 use crate::model::{Config, DeepSpeech, load_model, load_model_from_bytes};
 
 pub use stream::Stream;
-pub use transcript::{Transcript, WordTiming};
+pub use transcript::{TokenTiming, Transcript, WordTiming};
 
 /// A loaded acoustic model with its decoder settings: an optional scorer (language model),
 /// beam search parameters and hot-words. Configure it, then share it in an `Arc` (`Send +
-/// Sync`): streams read it, never change it.
+/// Sync`): streams read it, never change it. Cloning is cheap (the network is shared), so
+/// changing the settings of a model that streams are using (`Arc::make_mut`) leaves those
+/// streams with the settings they started with, as DeepSpeech's streams keep theirs.
+#[derive(Clone)]
 pub struct Model {
-    net: DeepSpeech,
+    net: Arc<DeepSpeech>,
     scorer: Option<Scorer>,
     beam: BeamConfig,
     hot_words: Option<HotWords>,
@@ -84,7 +87,7 @@ impl Model {
             ..defaults
         };
         Self {
-            net,
+            net: Arc::new(net),
             scorer: None,
             beam,
             hot_words: None,

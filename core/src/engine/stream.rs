@@ -17,7 +17,7 @@ use crate::Alphabet;
 use crate::audio::{MODEL_SAMPLE_RATE, StreamResampler, downmix_into};
 use crate::decoder::{BeamDecoder, BeamLm, greedy_decode};
 use crate::engine::Model;
-use crate::engine::transcript::{Transcript, words_from_tokens};
+use crate::engine::transcript::{TokenTiming, Transcript, words_from_tokens};
 use crate::error::{AudioError, Result};
 use crate::features::MfccExtractor;
 use crate::model::lstm::LstmState;
@@ -291,6 +291,12 @@ impl Stream {
         self.decode()
     }
 
+    /// Up to `n` candidates for what has been heard so far, best first, each with its words and
+    /// characters timed (DeepSpeech's `IntermediateDecodeWithMetadata`); the stream goes on.
+    pub fn intermediate_decode_with_metadata(&self, n: usize) -> Result<Vec<Transcript>> {
+        self.decode_n(n)
+    }
+
     /// Flushes the audio, runs the model over the last frames and returns the final transcript.
     pub fn finish(self) -> Result<Transcript> {
         Ok(self.finish_with_log_probs()?.0)
@@ -380,11 +386,23 @@ impl Stream {
             .collect();
         let labels: Vec<usize> = tokens.iter().map(|t| t.label).collect();
         let text = alphabet.decode(&labels)?;
-        let words = words_from_tokens(&tokens, &scores, alphabet, config.features.frame_secs());
+        let frame_secs = config.features.frame_secs();
+        let words = words_from_tokens(&tokens, &scores, alphabet, frame_secs);
+        let tokens = tokens
+            .iter()
+            .filter_map(|t| {
+                Some(TokenTiming {
+                    text: alphabet.symbols().get(t.label)?.to_string(),
+                    frame: t.frame,
+                    start: t.frame as f64 * frame_secs,
+                })
+            })
+            .collect();
         Ok(Transcript {
             text: text.trim().to_owned(),
             confidence: scores.iter().map(|&s| f64::from(s)).sum(),
             words,
+            tokens,
         })
     }
 }

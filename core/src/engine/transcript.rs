@@ -17,6 +17,18 @@ pub struct WordTiming {
     pub confidence: f64,
 }
 
+/// One character of a transcript at the frame where the decoder placed it (DeepSpeech's
+/// `TokenMetadata`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenTiming {
+    /// The character.
+    pub text: String,
+    /// Its frame (in units of the model's feature step: 20 ms for DeepSpeech's models).
+    pub frame: usize,
+    /// `frame × step`, in seconds.
+    pub start: f64,
+}
+
 /// A decoded transcript.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Transcript {
@@ -26,6 +38,16 @@ pub struct Transcript {
     pub confidence: f64,
     /// Words with timings.
     pub words: Vec<WordTiming>,
+    /// Every character, spaces included, with its frame, as DeepSpeech's metadata lists them.
+    pub tokens: Vec<TokenTiming>,
+}
+
+impl Transcript {
+    /// The characters as decoded, spaces at either end kept: the text DeepSpeech's runtime
+    /// returns (`text` is the same, trimmed).
+    pub fn decoded_text(&self) -> String {
+        self.tokens.iter().map(|t| t.text.as_str()).collect()
+    }
 }
 
 impl From<Candidate> for Transcript {
@@ -41,6 +63,15 @@ impl From<Candidate> for Transcript {
                     start: w.start,
                     duration: w.duration,
                     confidence: w.confidence,
+                })
+                .collect(),
+            tokens: c
+                .tokens
+                .into_iter()
+                .map(|t| TokenTiming {
+                    text: t.ch.to_string(),
+                    frame: t.frame,
+                    start: t.start,
                 })
                 .collect(),
         }
