@@ -3,7 +3,8 @@
 //! Every function of DeepSpeech 0.9.3's `deepspeech.h` (`capi/include/deepspeech.h` here), with
 //! the same names, signatures, struct layouts, error codes and semantics, so that programs and
 //! bindings built for DeepSpeech (its C client, its Python and Node.js packages, .NET, Java)
-//! run on this engine by loading this library instead of DeepSpeech's.
+//! run on this engine by loading this library instead of DeepSpeech's. The semantics live in
+//! [`api`] (shared with the Python module); this file is the boundary.
 //!
 //! Across the boundary: a null pointer is an error (an error code, or a null result), never a
 //! crash; a panic inside is caught and reported the same way; details of every failure go to
@@ -11,40 +12,26 @@
 
 #![allow(non_snake_case)] // DeepSpeech's function names
 
+pub mod api;
 pub mod errors;
 pub mod metadata;
 
 use std::ffi::{CStr, c_char, c_float, c_int, c_short, c_uint};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
-use std::sync::Arc;
 
-use deepspeech_core::decoder::HotWords;
-use deepspeech_core::engine::{Model, Stream, Transcript};
-use deepspeech_core::lm::Scorer;
-
+use api::{Candidate, Code, DsModel, DsStream};
 use errors::*;
 use metadata::{Metadata, c_string};
 
 /// What `DS_Version` reports: the DeepSpeech API implemented, then this library's version.
 pub const VERSION: &str = concat!("0.9.3+deepspeech-rs.", env!("CARGO_PKG_VERSION"));
 
-/// A model and its decoder settings (`ModelState`). Streams hold the `Arc`; changing a setting
-/// while streams run gives the model a copy of its own (the network stays shared), so running
-/// streams keep the settings they were created with, as DeepSpeech's do.
-pub struct ModelState {
-    model: Arc<Model>,
-}
+/// A model and its decoder settings (`ModelState`).
+pub struct ModelState(DsModel);
 
 /// A stream (`StreamingState`).
-pub struct StreamingState {
-    stream: Stream,
-    sample_rate: u32,
-    /// The feature step in seconds, for the tokens' start times.
-    step: f32,
-    /// Whether feeding failed (reported once on stderr); the stream still finishes.
-    failed: bool,
-}
+pub struct StreamingState(DsStream);
 
 /// Runs `f`, turning a panic into `fallback` (the panic's message is printed by the panic hook).
 fn guarded<T>(fallback: T, f: impl FnOnce() -> T) -> T {
@@ -82,9 +69,19 @@ unsafe fn samples<'a>(buffer: *const c_short, size: c_uint) -> Option<&'a [i16]>
     Some(unsafe { std::slice::from_raw_parts(buffer, size as usize) })
 }
 
-/// The model's settings to change: a copy of its own if streams share it.
-fn settings(ctx: &mut ModelState) -> &mut Model {
-    Arc::make_mut(&mut ctx.model)
+/// A result as a DeepSpeech status code.
+fn status(result: Result<(), Code>) -> c_int {
+    result.err().unwrap_or(DS_ERR_OK)
+}
+
+/// A text result as a `malloc`ed C string, or null.
+fn text(result: Option<String>) -> *mut c_char {
+    result.map_or(std::ptr::null_mut(), |t| c_string(&t))
+}
+
+/// Candidates as `malloc`ed C metadata, or null.
+fn metadata(result: Option<Vec<Candidate>>) -> *mut Metadata {
+    result.map_or(std::ptr::null_mut(), |c| metadata::to_c(&c))
 }
 
 /// Loads the model at `aModelPath` (every format deepspeech-rs reads) into `*retval`.
@@ -103,26 +100,39 @@ pub unsafe extern "C" fn DS_CreateModel(
     // SAFETY: checked non-null; writable per the caller.
     unsafe { *retval = std::ptr::null_mut() };
     // SAFETY: per the caller.
-    let Some(path) = (unsafe { str_arg(aModelPath) }).filter(|p| !p.is_empty()) else {
-        eprintln!("No model specified, cannot continue.");
-        return DS_ERR_NO_MODEL;
-    };
-    guarded(DS_ERR_FAIL_CREATE_MODEL, || {
-        match Model::load(path_of(path)) {
-            Ok(model) => {
-                let state = Box::new(ModelState {
-                    model: Arc::new(model),
-                });
-                // SAFETY: checked non-null above.
-                unsafe { *retval = Box::into_raw(state) };
-                DS_ERR_OK
-            }
-            Err(e) => {
-                eprintln!("{e}");
-                model_load_code(&e)
-            }
+    let path = unsafe { str_arg(aModelPath) }.map_or(Path::new(""), path_of);
+    guarded(DS_ERR_FAIL_CREATE_MODEL, || match DsModel::load(path) {
+        Ok(model) => {
+            // SAFETY: checked non-null above.
+            unsafe { *retval = Box::into_raw(Box::new(ModelState(model))) };
+            DS_ERR_OK
         }
+        Err(code) => code,
     })
+}
+
+/// The model behind `ctx`, or `Err(DS_ERR_NO_MODEL)` for a null pointer.
+///
+/// # Safety
+/// `ctx` is null or from `DS_CreateModel`, not used elsewhere at the same time.
+unsafe fn model_mut<'a>(ctx: *mut ModelState) -> Result<&'a mut DsModel, Code> {
+    // SAFETY: per the caller.
+    unsafe { ctx.as_mut() }
+        .map(|m| &mut m.0)
+        .ok_or(DS_ERR_NO_MODEL)
+}
+
+/// Runs a setting change on the model at `ctx` as a status code.
+///
+/// # Safety
+/// As [`model_mut`].
+unsafe fn change(ctx: *mut ModelState, f: impl FnOnce(&mut DsModel) -> Result<(), Code>) -> c_int {
+    // SAFETY: per the caller.
+    let model = match unsafe { model_mut(ctx) } {
+        Ok(model) => model,
+        Err(code) => return code,
+    };
+    guarded(DS_ERR_FAIL_CREATE_MODEL, || status(f(model)))
 }
 
 /// The beam width streams created from now on use.
@@ -132,9 +142,7 @@ pub unsafe extern "C" fn DS_CreateModel(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn DS_GetModelBeamWidth(aCtx: *const ModelState) -> c_uint {
     // SAFETY: per the caller.
-    unsafe { aCtx.as_ref() }.map_or(0, |ctx| {
-        c_uint::try_from(ctx.model.beam_config().beam_width).unwrap_or(c_uint::MAX)
-    })
+    unsafe { aCtx.as_ref() }.map_or(0, |ctx| ctx.0.beam_width())
 }
 
 /// Sets the beam width for streams created from now on.
@@ -144,13 +152,12 @@ pub unsafe extern "C" fn DS_GetModelBeamWidth(aCtx: *const ModelState) -> c_uint
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn DS_SetModelBeamWidth(aCtx: *mut ModelState, aBeamWidth: c_uint) -> c_int {
     // SAFETY: per the caller.
-    let Some(ctx) = (unsafe { aCtx.as_mut() }) else {
-        return DS_ERR_NO_MODEL;
-    };
-    guarded(DS_ERR_FAIL_CREATE_MODEL, || {
-        settings(ctx).set_beam_width(aBeamWidth as usize);
-        DS_ERR_OK
-    })
+    unsafe {
+        change(aCtx, |m| {
+            m.set_beam_width(aBeamWidth);
+            Ok(())
+        })
+    }
 }
 
 /// The sample rate of the audio this model takes.
@@ -160,12 +167,10 @@ pub unsafe extern "C" fn DS_SetModelBeamWidth(aCtx: *mut ModelState, aBeamWidth:
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn DS_GetModelSampleRate(aCtx: *const ModelState) -> c_int {
     // SAFETY: per the caller.
-    unsafe { aCtx.as_ref() }.map_or(0, |ctx| {
-        c_int::try_from(ctx.model.config().features.sample_rate).unwrap_or(0)
-    })
+    unsafe { aCtx.as_ref() }.map_or(0, |ctx| c_int::try_from(ctx.0.sample_rate()).unwrap_or(0))
 }
 
-/// Frees a model.
+/// Frees a model (streams created from it keep what they need).
 ///
 /// # Safety
 /// `ctx` is null or from `DS_CreateModel`, not freed before.
@@ -187,39 +192,16 @@ pub unsafe extern "C" fn DS_EnableExternalScorer(
     aScorerPath: *const c_char,
 ) -> c_int {
     // SAFETY: per the caller.
-    let Some(ctx) = (unsafe { aCtx.as_mut() }) else {
-        return DS_ERR_NO_MODEL;
-    };
-    // SAFETY: per the caller.
     let Some(path) = (unsafe { str_arg(aScorerPath) }) else {
         eprintln!("DS_EnableExternalScorer: no scorer path");
-        return DS_ERR_INVALID_SCORER;
+        return if aCtx.is_null() {
+            DS_ERR_NO_MODEL
+        } else {
+            DS_ERR_INVALID_SCORER
+        };
     };
-    guarded(DS_ERR_INVALID_SCORER, || {
-        match Scorer::from_file(path_of(path)) {
-            Ok(scorer) => {
-                settings(ctx).set_scorer(Some(scorer));
-                DS_ERR_OK
-            }
-            Err(e) => {
-                eprintln!("{e}");
-                scorer_load_code(&e)
-            }
-        }
-    })
-}
-
-/// Runs `f` on the model's hot-words if a scorer is enabled (hot-words act through it), as
-/// DeepSpeech's hot-word functions do.
-fn with_hot_words(ctx: &mut ModelState, f: impl FnOnce(&mut HotWords) -> c_int) -> c_int {
-    if ctx.model.scorer().is_none() {
-        return DS_ERR_SCORER_NOT_ENABLED;
-    }
-    let model = settings(ctx);
-    let mut hot_words = model.hot_words().cloned().unwrap_or_default();
-    let code = f(&mut hot_words);
-    model.set_hot_words(Some(hot_words));
-    code
+    // SAFETY: per the caller.
+    unsafe { change(aCtx, |m| m.enable_scorer(path_of(path))) }
 }
 
 /// Adds a hot-word (an existing one is an error, as in DeepSpeech).
@@ -233,28 +215,14 @@ pub unsafe extern "C" fn DS_AddHotWord(
     boost: c_float,
 ) -> c_int {
     // SAFETY: per the caller.
-    let Some(ctx) = (unsafe { aCtx.as_mut() }) else {
-        return DS_ERR_NO_MODEL;
-    };
+    let word = unsafe { str_arg(word) }.map(CStr::to_string_lossy);
     // SAFETY: per the caller.
-    let Some(word) = (unsafe { str_arg(word) }) else {
-        return DS_ERR_FAIL_INSERT_HOTWORD;
-    };
-    let word = word.to_string_lossy();
-    guarded(DS_ERR_FAIL_INSERT_HOTWORD, || {
-        with_hot_words(ctx, |hot_words| {
-            if hot_words.boost(&word).is_some() {
-                return DS_ERR_FAIL_INSERT_HOTWORD;
-            }
-            match hot_words.add(&word, boost) {
-                Ok(()) => DS_ERR_OK,
-                Err(e) => {
-                    eprintln!("{e}");
-                    DS_ERR_FAIL_INSERT_HOTWORD
-                }
-            }
+    unsafe {
+        change(aCtx, |m| match &word {
+            Some(word) => m.add_hot_word(word, boost),
+            None => Err(DS_ERR_FAIL_INSERT_HOTWORD),
         })
-    })
+    }
 }
 
 /// Removes a hot-word.
@@ -264,20 +232,14 @@ pub unsafe extern "C" fn DS_AddHotWord(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn DS_EraseHotWord(aCtx: *mut ModelState, word: *const c_char) -> c_int {
     // SAFETY: per the caller.
-    let Some(ctx) = (unsafe { aCtx.as_mut() }) else {
-        return DS_ERR_NO_MODEL;
-    };
+    let word = unsafe { str_arg(word) }.map(CStr::to_string_lossy);
     // SAFETY: per the caller.
-    let Some(word) = (unsafe { str_arg(word) }) else {
-        return DS_ERR_FAIL_ERASE_HOTWORD;
-    };
-    let word = word.to_string_lossy();
-    guarded(DS_ERR_FAIL_ERASE_HOTWORD, || {
-        with_hot_words(ctx, |hot_words| match hot_words.remove(&word) {
-            Some(_) => DS_ERR_OK,
-            None => DS_ERR_FAIL_ERASE_HOTWORD,
+    unsafe {
+        change(aCtx, |m| match &word {
+            Some(word) => m.erase_hot_word(word),
+            None => Err(DS_ERR_FAIL_ERASE_HOTWORD),
         })
-    })
+    }
 }
 
 /// Removes every hot-word.
@@ -287,15 +249,7 @@ pub unsafe extern "C" fn DS_EraseHotWord(aCtx: *mut ModelState, word: *const c_c
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn DS_ClearHotWords(aCtx: *mut ModelState) -> c_int {
     // SAFETY: per the caller.
-    let Some(ctx) = (unsafe { aCtx.as_mut() }) else {
-        return DS_ERR_NO_MODEL;
-    };
-    guarded(DS_ERR_FAIL_CLEAR_HOTWORD, || {
-        with_hot_words(ctx, |hot_words| {
-            hot_words.clear();
-            DS_ERR_OK
-        })
-    })
+    unsafe { change(aCtx, DsModel::clear_hot_words) }
 }
 
 /// Stops using the scorer.
@@ -305,16 +259,7 @@ pub unsafe extern "C" fn DS_ClearHotWords(aCtx: *mut ModelState) -> c_int {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn DS_DisableExternalScorer(aCtx: *mut ModelState) -> c_int {
     // SAFETY: per the caller.
-    let Some(ctx) = (unsafe { aCtx.as_mut() }) else {
-        return DS_ERR_NO_MODEL;
-    };
-    if ctx.model.scorer().is_none() {
-        return DS_ERR_SCORER_NOT_ENABLED;
-    }
-    guarded(DS_ERR_SCORER_NOT_ENABLED, || {
-        settings(ctx).set_scorer(None);
-        DS_ERR_OK
-    })
+    unsafe { change(aCtx, DsModel::disable_scorer) }
 }
 
 /// Sets the scorer's weights.
@@ -328,26 +273,7 @@ pub unsafe extern "C" fn DS_SetScorerAlphaBeta(
     aBeta: c_float,
 ) -> c_int {
     // SAFETY: per the caller.
-    let Some(ctx) = (unsafe { aCtx.as_mut() }) else {
-        return DS_ERR_NO_MODEL;
-    };
-    if ctx.model.scorer().is_none() {
-        return DS_ERR_SCORER_NOT_ENABLED;
-    }
-    guarded(DS_ERR_SCORER_NOT_ENABLED, || {
-        settings(ctx).set_scorer_alpha_beta(aAlpha, aBeta);
-        DS_ERR_OK
-    })
-}
-
-/// A new stream on `ctx`'s model as it is now.
-fn new_stream(ctx: &ModelState) -> StreamingState {
-    StreamingState {
-        stream: ctx.model.create_stream(),
-        sample_rate: ctx.model.config().features.sample_rate,
-        step: ctx.model.config().features.frame_secs() as f32,
-        failed: false,
-    }
+    unsafe { change(aCtx, |m| m.set_alpha_beta(aAlpha, aBeta)) }
 }
 
 /// Creates a stream into `*retval`.
@@ -369,28 +295,15 @@ pub unsafe extern "C" fn DS_CreateStream(
         return DS_ERR_NO_MODEL;
     };
     guarded(DS_ERR_FAIL_CREATE_STREAM, || {
+        let stream = Box::new(StreamingState(ctx.0.create_stream()));
         // SAFETY: checked non-null above.
-        unsafe { *retval = Box::into_raw(Box::new(new_stream(ctx))) };
+        unsafe { *retval = Box::into_raw(stream) };
         DS_ERR_OK
     })
 }
 
-/// Feeds samples to `state`; a failure is reported on stderr (the function returns nothing, as
-/// DeepSpeech's) and the stream keeps what it had.
-fn feed(state: &mut StreamingState, audio: Option<&[i16]>) {
-    let Some(audio) = audio else {
-        eprintln!("DS_FeedAudioContent: aBuffer is NULL with a non-zero aBufferSize; ignored");
-        return;
-    };
-    if let Err(e) = state.stream.feed_audio_i16(audio, state.sample_rate, 1)
-        && !state.failed
-    {
-        eprintln!("DS_FeedAudioContent: {e}");
-        state.failed = true;
-    }
-}
-
-/// Feeds 16-bit mono samples at the model's sample rate.
+/// Feeds 16-bit mono samples at the model's sample rate (a failure goes to stderr: the
+/// function returns nothing, as DeepSpeech's).
 ///
 /// # Safety
 /// `aSctx` is null or a live stream; `aBuffer` is null or points to `aBufferSize` samples.
@@ -405,35 +318,10 @@ pub unsafe extern "C" fn DS_FeedAudioContent(
         return;
     };
     // SAFETY: per the caller.
-    let audio = unsafe { samples(aBuffer, aBufferSize) };
-    guarded((), || feed(state, audio));
-}
-
-/// The best transcript's text as a C string, or null (with the reason on stderr).
-fn text_of(result: deepspeech_core::Result<Transcript>) -> *mut c_char {
-    match result {
-        Ok(t) => c_string(&t.decoded_text()),
-        Err(e) => {
-            eprintln!("{e}");
-            std::ptr::null_mut()
-        }
-    }
-}
-
-/// Up to `n` candidates as C metadata, or null (with the reason on stderr).
-fn metadata_of(
-    result: deepspeech_core::Result<Vec<Transcript>>,
-    n: c_uint,
-    step: f32,
-) -> *mut Metadata {
-    match result {
-        Ok(mut transcripts) => {
-            transcripts.truncate(n as usize);
-            metadata::to_c(&transcripts, step)
-        }
-        Err(e) => {
-            eprintln!("{e}");
-            std::ptr::null_mut()
+    match unsafe { samples(aBuffer, aBufferSize) } {
+        Some(audio) => guarded((), || state.0.feed(audio)),
+        None => {
+            eprintln!("DS_FeedAudioContent: aBuffer is NULL with a non-zero aBufferSize; ignored")
         }
     }
 }
@@ -448,9 +336,7 @@ pub unsafe extern "C" fn DS_IntermediateDecode(aSctx: *const StreamingState) -> 
     let Some(state) = (unsafe { aSctx.as_ref() }) else {
         return std::ptr::null_mut();
     };
-    guarded(std::ptr::null_mut(), || {
-        text_of(state.stream.intermediate_decode())
-    })
+    guarded(std::ptr::null_mut(), || text(state.0.intermediate_text()))
 }
 
 /// The candidates so far.
@@ -467,17 +353,11 @@ pub unsafe extern "C" fn DS_IntermediateDecodeWithMetadata(
         return std::ptr::null_mut();
     };
     guarded(std::ptr::null_mut(), || {
-        metadata_of(
-            state
-                .stream
-                .intermediate_decode_with_metadata(aNumResults as usize),
-            aNumResults,
-            state.step,
-        )
+        metadata(state.0.intermediate_candidates(aNumResults))
     })
 }
 
-/// Takes ownership of a stream for finishing it.
+/// Takes ownership of a stream for finishing or freeing it.
 ///
 /// # Safety
 /// `aSctx` is null or a live stream, which the caller gives up.
@@ -496,7 +376,7 @@ pub unsafe extern "C" fn DS_FinishStream(aSctx: *mut StreamingState) -> *mut c_c
     let Some(state) = (unsafe { take(aSctx) }) else {
         return std::ptr::null_mut();
     };
-    guarded(std::ptr::null_mut(), || text_of(state.stream.finish()))
+    guarded(std::ptr::null_mut(), || text(state.0.finish_text()))
 }
 
 /// Finishes (and frees) a stream: up to `aNumResults` candidates.
@@ -513,11 +393,7 @@ pub unsafe extern "C" fn DS_FinishStreamWithMetadata(
         return std::ptr::null_mut();
     };
     guarded(std::ptr::null_mut(), || {
-        metadata_of(
-            state.stream.finish_with_metadata(aNumResults as usize),
-            aNumResults,
-            state.step,
-        )
+        metadata(state.0.finish_candidates(aNumResults))
     })
 }
 
@@ -537,11 +413,7 @@ pub unsafe extern "C" fn DS_SpeechToText(
     }) else {
         return std::ptr::null_mut();
     };
-    guarded(std::ptr::null_mut(), || {
-        let mut state = new_stream(ctx);
-        feed(&mut state, Some(audio));
-        text_of(state.stream.finish())
-    })
+    guarded(std::ptr::null_mut(), || text(ctx.0.speech_to_text(audio)))
 }
 
 /// Transcribes a whole buffer: up to `aNumResults` candidates.
@@ -562,13 +434,7 @@ pub unsafe extern "C" fn DS_SpeechToTextWithMetadata(
         return std::ptr::null_mut();
     };
     guarded(std::ptr::null_mut(), || {
-        let mut state = new_stream(ctx);
-        feed(&mut state, Some(audio));
-        metadata_of(
-            state.stream.finish_with_metadata(aNumResults as usize),
-            aNumResults,
-            state.step,
-        )
+        metadata(ctx.0.speech_to_text_with_metadata(audio, aNumResults))
     })
 }
 

@@ -5,7 +5,7 @@
 
 use std::ffi::{c_char, c_double, c_float, c_uint};
 
-use deepspeech_core::engine::Transcript;
+use crate::api::Candidate;
 
 /// One character and where it was placed (`TokenMetadata`).
 #[repr(C)]
@@ -72,26 +72,24 @@ fn c_array<T>(items: Vec<T>) -> *mut T {
     }
 }
 
-/// DeepSpeech's metadata for `transcripts`, best first. Start times are computed as DeepSpeech
-/// computes them, `timestep × step` in single precision (`step`: the feature step in seconds), so
-/// that they, and what clients compute from them, are the same to the last bit.
-pub fn to_c(transcripts: &[Transcript], step: f32) -> *mut Metadata {
-    let candidates: Vec<CandidateTranscript> = transcripts
+/// DeepSpeech's metadata for `candidates`, best first.
+pub fn to_c(candidates: &[Candidate]) -> *mut Metadata {
+    let candidates: Vec<CandidateTranscript> = candidates
         .iter()
-        .map(|t| {
-            let tokens: Vec<TokenMetadata> = t
+        .map(|c| {
+            let tokens: Vec<TokenMetadata> = c
                 .tokens
                 .iter()
                 .map(|token| TokenMetadata {
                     text: c_string(&token.text),
-                    timestep: c_uint::try_from(token.frame).unwrap_or(c_uint::MAX),
-                    start_time: token.frame as c_float * step,
+                    timestep: token.timestep,
+                    start_time: token.start_time,
                 })
                 .collect();
             CandidateTranscript {
                 num_tokens: tokens.len() as c_uint,
                 tokens: c_array(tokens),
-                confidence: t.confidence,
+                confidence: c.confidence,
             }
         })
         .collect();
