@@ -572,3 +572,29 @@ fn cli_log_probs_are_the_decoders_input() {
     assert_eq!(std::fs::read(folder.join("LDC93S1.npy")).unwrap(), bytes);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Found by `tools/fuzz.sh` (issue 24): one byte of the int8 `.tflite` changed so that
+/// `metadata_beam_width` reads 3,051,520. The int8 loader did not check the config, and decoding
+/// with that beam grew past 15 GB; every loader now refuses it, naming the field.
+#[test]
+fn a_tflite_whose_default_beam_is_absurd_is_refused_by_every_loader() {
+    let mut bytes = std::fs::read(fixture("ldc93s1-64.tflite")).unwrap();
+    assert_eq!(
+        bytes[85356], 4,
+        "the fixture changed: find the offset again"
+    );
+    bytes[85356] = 0xff;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wide.tflite");
+    std::fs::write(&path, &bytes).unwrap();
+    for e in [
+        Model::load(&path).unwrap_err(),
+        Model::from_bytes(&bytes, "wide.tflite").unwrap_err(),
+    ] {
+        let e = e.to_string();
+        assert!(
+            e.contains("wide.tflite") && e.contains("default beam width of 3051520"),
+            "{e}"
+        );
+    }
+}

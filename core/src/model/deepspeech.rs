@@ -79,8 +79,16 @@ impl Config {
         if let Some(d) = self.dropout.iter().find(|d| !(0.0..1.0).contains(*d)) {
             return Err(format!("a dropout rate of {d} (expected 0 to below 1)"));
         }
-        if let Some(width) = self.beam_width.filter(|w| !(1..=65_536).contains(w)) {
-            return Err(format!("a beam width of {width} (expected 1 to 65536)"));
+        // DeepSpeech's and Coqui's exports write 500 or 1024; wider beams cost time and memory in
+        // proportion (16384 takes 140 MB and 3 s of CPU per second of audio), so a file may not
+        // choose more than MAX_MODEL_BEAM_WIDTH for every user of the model (a user still can).
+        if let Some(width) = self
+            .beam_width
+            .filter(|w| !(1..=MAX_MODEL_BEAM_WIDTH).contains(w))
+        {
+            return Err(format!(
+                "a default beam width of {width} (expected 1 to {MAX_MODEL_BEAM_WIDTH})"
+            ));
         }
         Ok(())
     }
@@ -289,6 +297,9 @@ impl FloatLayers {
 /// when a path that needs them first runs: see [`DeepSpeech::int8_with_lazy_float`].
 pub type FloatWeightsSource =
     Box<dyn Fn() -> candle::Result<std::collections::HashMap<String, Tensor>> + Send + Sync>;
+
+/// The widest default beam a model file may set (`metadata_beam_width`).
+pub const MAX_MODEL_BEAM_WIDTH: usize = 4096;
 
 /// The DeepSpeech acoustic model.
 pub struct DeepSpeech {

@@ -196,6 +196,9 @@ impl GraphMetadata {
         config.relu_clip = relu_clip;
         config.beam_width = self.beam_width.filter(|&b| b > 0).map(|b| b as usize);
         config.language = self.language.clone().filter(|l| !l.is_empty());
+        // Every importer's config passes the checks ours do, whichever path loads it (the int8
+        // path builds its network from this config directly).
+        config.validate().map_err(MetadataError::Bad)?;
         Ok(config)
     }
 }
