@@ -10,21 +10,10 @@ use std::sync::Arc;
 use deepspeech_core::engine::Model;
 use deepspeech_core::lm::Scorer;
 
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../core/tests/fixtures")
-        .join(rel)
-}
+#[path = "common/reference.rs"]
+mod reference;
 
-fn ldc93s1() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/ldc93s1/LDC93S1.wav")
-}
-
-/// Where `cargo test` built `libdeepspeech.so`: beside this test, in `deps/`.
-fn library_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().to_owned()
-}
+use reference::{deps_dir as library_dir, fixture, ldc93s1};
 
 fn compile(dir: &Path) -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -12,92 +12,21 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+#[path = "common/reference.rs"]
+mod reference;
 
-fn fixture(rel: &str) -> PathBuf {
-    repo().join("core/tests/fixtures").join(rel)
-}
+use reference::{deepspeech_venv, fixture, ldc93s1, repo, run, target_dir};
 
-fn ldc93s1() -> PathBuf {
-    repo().join("../shared/data/ldc93s1/LDC93S1.wav")
-}
-
-/// target/release, where cargo put our `libdeepspeech.so` and the binaries.
-fn target_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().to_owned()
-}
-
-/// Where `cargo test` built our `libdeepspeech.so`: beside this test in `deps/` (cargo copies it
-/// up to target/release only on `cargo build`, so that copy may be older).
+/// Where `cargo test` built our `libdeepspeech.so`.
 fn our_library_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let deps = exe.parent().unwrap().to_owned();
+    let deps = reference::deps_dir();
     assert!(
         deps.join("libdeepspeech.so").is_file(),
         "no libdeepspeech.so in {}",
         deps.display()
     );
     deps
-}
-
-fn run(command: &mut Command) -> String {
-    let out = command
-        .output()
-        .unwrap_or_else(|e| panic!("{command:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{command:?} failed: {}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Python 3.9, which the deepspeech 0.9.3 wheels need.
-fn python39() -> PathBuf {
-    if let Some(p) = std::env::var_os("DS_PYTHON39") {
-        return p.into();
-    }
-    let mut found: Vec<PathBuf> = std::fs::read_dir("/root/.pyenv/versions")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path().join("bin/python3.9"))
-        .filter(|p| p.is_file())
-        .collect();
-    found.sort();
-    found.pop().expect(
-        "no Python 3.9 (the deepspeech 0.9.3 wheel needs it): set DS_PYTHON39 or install it with pyenv",
-    )
-}
-
-/// A venv with the PyPI `deepspeech==0.9.3` wheel: its Python, and the installed package folder.
-fn deepspeech_venv() -> &'static (PathBuf, PathBuf) {
-    static VENV: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
-    VENV.get_or_init(|| {
-        let venv = target_dir().join("../deepspeech-0.9.3-venv");
-        let python = venv.join("bin/python");
-        let package = venv.join("lib/python3.9/site-packages/deepspeech");
-        if !package.join("lib/libdeepspeech.so").is_file() {
-            run(Command::new(python39()).args(["-m", "venv"]).arg(&venv));
-            run(Command::new(&python).args([
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "--disable-pip-version-check",
-                "deepspeech==0.9.3",
-                // The wheel's extension was built against NumPy 1.
-                "numpy<2",
-            ]));
-        }
-        (python, package)
-    })
 }
 
 /// A copy of the wheel's package with our library in place of DeepSpeech's; the folder to put

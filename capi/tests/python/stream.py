@@ -3,12 +3,16 @@ intermediate result and the final metadata; run against DeepSpeech's library and
 must be the same (capi/tests/deepspeech_clients.rs).
 
 Usage: stream.py MODEL SCORER WAV
+The module is `deepspeech`, or the one named by $DEEPSPEECH_MODULE (`deepspeech_rs`).
 """
+import importlib
+import os
 import sys
 import wave
 
 import numpy as np
-import deepspeech
+
+deepspeech = importlib.import_module(os.environ.get("DEEPSPEECH_MODULE", "deepspeech"))
 
 
 def metadata(m):
