@@ -35,6 +35,23 @@ fn options(csv: &Path, ckpt: &Path) -> TrainOptions {
     o
 }
 
+/// `fixed`, then `$KILLS` more delays below `max_ms` from a fixed seed (none without `KILLS`).
+fn kill_delays(fixed: &[u64], max_ms: u64) -> Vec<u64> {
+    let extra: usize = std::env::var("KILLS")
+        .ok()
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(0);
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut out = fixed.to_vec();
+    out.extend((0..extra).map(|_| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % max_ms
+    }));
+    out
+}
+
 fn last_weights(ckpt: &Path, config: &Config) -> Vec<(String, Vec<f32>)> {
     let c = checkpoint::load(&checkpoint::last_path(ckpt), config).unwrap();
     let mut names: Vec<&String> = c.tensors.keys().collect();
@@ -132,8 +149,9 @@ fn sigkill_at_any_moment_leaves_a_loadable_checkpoint() {
             .expect("ds-train starts")
     };
     let mut previous_step = 0;
-    // Kill delays spread over the write cycle; a fixed list keeps the test reproducible.
-    for delay_ms in [1500u64, 37, 211, 89, 503, 13, 347] {
+    // Kill delays spread over the write cycle; a fixed list keeps the test reproducible, and
+    // KILLS=N adds N more, pseudo-random (tools/kill-soak.sh runs 100).
+    for delay_ms in kill_delays(&[1500, 37, 211, 89, 503, 13, 347], 600) {
         let mut child = spawn();
         let started = Instant::now();
         // Wait for the first checkpoint of this run before the timed kill.
@@ -154,6 +172,7 @@ fn sigkill_at_any_moment_leaves_a_loadable_checkpoint() {
         previous_step = c.state.step;
     }
     assert!(previous_step > 0, "no training step was checkpointed");
+    eprintln!("killed at every moment, checkpoint step {previous_step} at the end");
     std::fs::remove_dir_all(dir).unwrap();
 }
 

@@ -79,16 +79,35 @@ fn sigkill_at_any_moment_leaves_only_whole_files() {
     assert!(expected.keys().filter(|p| p.starts_with("clips")).count() >= 100);
 
     let target = dir.path().join("killed");
-    // Kill delays spread over the import; a fixed list keeps the test reproducible.
-    let delays_ms = [
+    // Kill delays spread over the import; a fixed list keeps the test reproducible, and KILLS=N
+    // adds N more, pseudo-random (tools/kill-soak.sh runs 100).
+    let mut delays_ms = vec![
         5u64, 40, 90, 15, 160, 70, 250, 30, 120, 200, 10, 60, 300, 100, 20,
     ];
+    let extra: usize = std::env::var("KILLS")
+        .ok()
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(0);
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    delays_ms.extend((0..extra).map(|_| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % 150
+    }));
     let mut kills = 0;
     for delay in delays_ms {
         let mut child = import(&source, &target);
         std::thread::sleep(Duration::from_millis(delay));
         if child.try_wait().unwrap().is_some() {
-            break; // finished before this kill: the rest are checked below
+            // Finished before this kill: whole, and then started again from nothing.
+            assert_eq!(
+                files(&target),
+                expected,
+                "a run completed after kills differs"
+            );
+            std::fs::remove_dir_all(&target).unwrap();
+            continue;
         }
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
@@ -110,6 +129,7 @@ fn sigkill_at_any_moment_leaves_only_whole_files() {
             }
         }
     }
+    eprintln!("{kills} kills landed");
     assert!(
         kills >= 3,
         "only {kills} kills landed before the import finished"
