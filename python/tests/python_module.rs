@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 #[path = "../../capi/tests/common/reference.rs"]
 mod reference;
@@ -21,9 +22,10 @@ fn module_dir(dir: &Path) -> PathBuf {
     dir.to_owned()
 }
 
-/// Python 3.12 with numpy.
-fn python312() -> PathBuf {
-    venv("py312-venv", 12, &["numpy"], "bin/f2py")
+/// Python 3.12 with numpy (made once, whichever test asks first).
+fn python312() -> &'static Path {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| venv("py312-venv", 12, &["numpy"], "bin/f2py"))
 }
 
 #[test]
