@@ -345,9 +345,6 @@ impl Stream {
             return Ok(vec![Transcript::default()]);
         };
         let candidates = beam.decode(&self.log_probs, beam_lm(&self.model), n)?;
-        if let Some(scorer) = self.model.scorer() {
-            scorer.check_unchanged()?;
-        }
         Ok(candidates.into_iter().map(Transcript::from).collect())
     }
 

@@ -144,9 +144,6 @@ impl DecodeOptions {
         )?
         .into_iter()
         .next();
-        if let Some(scorer) = &self.scorer {
-            scorer.check_unchanged()?;
-        }
         Ok(best.map(|c| c.text).unwrap_or_default())
     }
 }

@@ -293,7 +293,7 @@ impl BeamDecoder {
         }
         let terms = lm_terms(&self.alphabet, lm);
         let trie = &self.progress.trie;
-        Ok(self
+        let candidates = self
             .progress
             .best(terms.as_ref(), count.max(1))
             .into_iter()
@@ -310,7 +310,12 @@ impl BeamDecoder {
                     &self.config,
                 )
             })
-            .collect())
+            .collect();
+        // Scores read from a scorer file that changed on disk meanwhile are not to be trusted.
+        if let Some(scorer) = lm.scorer {
+            scorer.check_unchanged()?;
+        }
+        Ok(candidates)
     }
 }
 
