@@ -192,16 +192,14 @@ pub unsafe extern "C" fn DS_EnableExternalScorer(
     aScorerPath: *const c_char,
 ) -> c_int {
     // SAFETY: per the caller.
-    let Some(path) = (unsafe { str_arg(aScorerPath) }) else {
-        eprintln!("DS_EnableExternalScorer: no scorer path");
-        return if aCtx.is_null() {
-            DS_ERR_NO_MODEL
-        } else {
-            DS_ERR_INVALID_SCORER
-        };
-    };
+    let path = unsafe { str_arg(aScorerPath) };
     // SAFETY: per the caller.
-    unsafe { change(aCtx, |m| m.enable_scorer(path_of(path))) }
+    unsafe {
+        change(aCtx, |m| match path {
+            Some(path) => m.enable_scorer(path_of(path)),
+            None => Err(DS_ERR_INVALID_SCORER),
+        })
+    }
 }
 
 /// Adds a hot-word (an existing one is an error, as in DeepSpeech).

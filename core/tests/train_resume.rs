@@ -176,31 +176,14 @@ fn sigkill_at_any_moment_leaves_a_loadable_checkpoint() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-/// A checkpoint folder that fills up mid-write (here a file-size limit, `ulimit -f`, which makes
-/// writes fail as a full disk does, with SIGXFSZ ignored so that the write returns EFBIG): the run
-/// stops with an error naming the checkpoint and the reason, and the last good checkpoint is
-/// untouched, with no temporary file left beside it.
-#[test]
-fn a_full_checkpoint_folder_is_a_clear_error_and_keeps_the_last_checkpoint() {
-    let dir = temp_dir("full");
-    let csv = fsdd_csv(&dir);
-    let ckpt = dir.join("ckpt");
-    let mut o = options(&csv, &ckpt);
-    o.max_steps = Some(2);
-    run(&o).unwrap();
-    let before: Vec<_> = std::fs::read_dir(&ckpt)
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    let last = std::fs::read(checkpoint::last_path(&ckpt)).unwrap();
-    assert!(
-        last.len() > 16 * 1024,
-        "the checkpoint must exceed the limit below"
-    );
-
-    let out = Command::new("bash")
-        .args(["-c", "trap '' XFSZ; ulimit -f 16; exec \"$0\" \"$@\""])
-        .arg(env!("CARGO_BIN_EXE_ds-train"))
+/// Runs `command` (`ds-train`, or a wrapper that runs it) for two more steps of the small model
+/// on `csv`, resuming from `ckpt`: its status and its stderr.
+fn two_more_steps(
+    mut command: Command,
+    csv: &Path,
+    ckpt: &Path,
+) -> (std::process::ExitStatus, String) {
+    let out = command
         .args(["--train_files", csv.to_str().unwrap()])
         .args(["--checkpoint_dir", ckpt.to_str().unwrap()])
         .args([
@@ -214,8 +197,43 @@ fn a_full_checkpoint_folder_is_a_clear_error_and_keeps_the_last_checkpoint() {
         .args(["--max_steps", "2", "--checkpoint_secs", "0", "--quiet"])
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{stderr}");
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A checkpoint folder that fills up mid-write (here a file-size limit, `ulimit -f`, which makes
+/// writes fail as a full disk does, with SIGXFSZ ignored so that the write returns EFBIG): the run
+/// stops with an error naming the checkpoint and the reason, and the last good checkpoint is
+/// untouched, with no temporary file left beside it.
+#[test]
+fn a_full_checkpoint_folder_is_a_clear_error_and_keeps_the_last_checkpoint() {
+    let dir = temp_dir("full");
+    let csv = fsdd_csv(&dir);
+    let ckpt = dir.join("ckpt");
+    let mut o = options(&csv, &ckpt);
+    o.max_steps = Some(2);
+    run(&o).unwrap();
+    let files = || -> Vec<_> {
+        std::fs::read_dir(&ckpt)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect()
+    };
+    let before = files();
+    let last = std::fs::read(checkpoint::last_path(&ckpt)).unwrap();
+    assert!(
+        last.len() > 16 * 1024,
+        "the checkpoint must exceed the limit below"
+    );
+
+    let mut command = Command::new("bash");
+    command
+        .args(["-c", "trap '' XFSZ; ulimit -f 16; exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_ds-train"));
+    let (status, stderr) = two_more_steps(command, &csv, &ckpt);
+    assert!(!status.success(), "{stderr}");
     assert!(
         stderr.contains("could not write")
             && stderr.contains("last.safetensors")
@@ -225,10 +243,7 @@ fn a_full_checkpoint_folder_is_a_clear_error_and_keeps_the_last_checkpoint() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(std::fs::read(checkpoint::last_path(&ckpt)).unwrap(), last);
-    let after: Vec<_> = std::fs::read_dir(&ckpt)
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let after = files();
     assert_eq!(after, before, "files appeared or vanished");
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -249,7 +264,7 @@ fn a_read_only_checkpoint_folder_is_a_clear_error_and_keeps_the_last_checkpoint(
     std::fs::set_permissions(&ckpt, std::fs::Permissions::from_mode(0o555)).unwrap();
 
     // SAFETY: geteuid has no preconditions.
-    let mut command = if unsafe { libc::geteuid() } == 0 {
+    let command = if unsafe { libc::geteuid() } == 0 {
         let mut c = Command::new("setpriv");
         c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
         c.arg(env!("CARGO_BIN_EXE_ds-train"));
@@ -257,23 +272,9 @@ fn a_read_only_checkpoint_folder_is_a_clear_error_and_keeps_the_last_checkpoint(
     } else {
         Command::new(env!("CARGO_BIN_EXE_ds-train"))
     };
-    let out = command
-        .args(["--train_files", csv.to_str().unwrap()])
-        .args(["--checkpoint_dir", ckpt.to_str().unwrap()])
-        .args([
-            "--n_hidden",
-            "24",
-            "--train_batch_size",
-            "2",
-            "--epochs",
-            "10",
-        ])
-        .args(["--max_steps", "2", "--checkpoint_secs", "0", "--quiet"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (status, stderr) = two_more_steps(command, &csv, &ckpt);
     std::fs::set_permissions(&ckpt, std::fs::Permissions::from_mode(0o755)).unwrap();
-    assert!(!out.status.success(), "{stderr}");
+    assert!(!status.success(), "{stderr}");
     assert!(
         stderr.contains("could not write")
             && stderr.contains("last.safetensors")

@@ -94,6 +94,13 @@ fn push_encoded(
     pts
 }
 
+/// A new time segment from 0, as a source sends before its buffers.
+fn push_time_segment(h: &mut Harness) {
+    h.push_event(gst::event::Segment::new(&gst::FormattedSegment::<
+        gst::ClockTime,
+    >::new()));
+}
+
 fn harness(element: &gst::Element) -> Harness {
     let mut h = Harness::with_element(element, Some("sink"), Some("src"));
     h.set_src_caps_str("audio/x-raw,format=S16LE,rate=44100,channels=2,layout=interleaved");
@@ -285,16 +292,12 @@ fn flushing_drops_the_utterance_in_progress() {
     let bus = gst::Bus::new();
     element.set_bus(Some(&bus));
     let mut h = harness(&element);
-    h.push_event(gst::event::Segment::new(&gst::FormattedSegment::<
-        gst::ClockTime,
-    >::new()));
+    push_time_segment(&mut h);
     let audio = stereo_44k();
     push_audio(&mut h, &audio[..audio.len() / 4 * 2], gst::ClockTime::ZERO);
     h.push_event(gst::event::FlushStart::new());
     h.push_event(gst::event::FlushStop::new(true));
-    h.push_event(gst::event::Segment::new(&gst::FormattedSegment::<
-        gst::ClockTime,
-    >::new()));
+    push_time_segment(&mut h);
     push_audio(&mut h, &audio, gst::ClockTime::ZERO);
     h.push_event(gst::event::Eos::new());
     let buffer = h.pull().unwrap();
@@ -318,9 +321,7 @@ fn flushing_drops_the_utterance_in_progress() {
 fn caps_of_the_same_rate_keep_the_utterance_and_an_open_gap_is_passed_on() {
     let element = element(1500);
     let mut h = harness(&element);
-    h.push_event(gst::event::Segment::new(&gst::FormattedSegment::<
-        gst::ClockTime,
-    >::new()));
+    push_time_segment(&mut h);
     let mut audio = stereo_44k();
     audio.extend(vec![0i16; 44_100 * 2 * 2]);
     // The same caps again in the middle of the sentence (as after a RECONFIGURE), then the
@@ -368,9 +369,7 @@ fn a_buffer_with_nan_samples_is_heard_as_silence_with_a_warning() {
     let mut h = Harness::with_element(&element, Some("sink"), Some("src"));
     h.set_src_caps_str("audio/x-raw,format=F32LE,rate=44100,channels=2,layout=interleaved");
     h.play();
-    h.push_event(gst::event::Segment::new(&gst::FormattedSegment::<
-        gst::ClockTime,
-    >::new()));
+    push_time_segment(&mut h);
     let mut audio = vec![0i16; 44_100 * 2]; // 1 s of silence, whose second buffer is NaN
     audio.extend(stereo_44k());
     audio.extend(vec![0i16; 44_100 * 2 * 2]);
@@ -629,9 +628,7 @@ fn odd_buffers_backward_timestamps_and_renegotiation_are_absorbed() {
     let bus = gst::Bus::new();
     element.set_bus(Some(&bus));
     let mut h = harness(&element);
-    h.push_event(gst::event::Segment::new(&gst::FormattedSegment::<
-        gst::ClockTime,
-    >::new()));
+    push_time_segment(&mut h);
     let caps = |format: &str, rate: u32, channels: u32| {
         // More than two channels need a channel mask, as audioconvert gives them.
         let mask = if channels > 2 {
@@ -697,9 +694,7 @@ fn eos_with_no_data_passes_quietly() {
     let bus = gst::Bus::new();
     element.set_bus(Some(&bus));
     let mut h = harness(&element);
-    h.push_event(gst::event::Segment::new(&gst::FormattedSegment::<
-        gst::ClockTime,
-    >::new()));
+    push_time_segment(&mut h);
     h.push_event(gst::event::Eos::new());
     assert!(h.try_pull().is_none());
     let eos = std::iter::from_fn(|| h.try_pull_event()).any(|e| e.type_() == gst::EventType::Eos);
@@ -731,9 +726,7 @@ fn five_hundred_random_state_changes_while_audio_flows() {
         if state == gst::State::Playing {
             // A state change may have cleared the sticky events: sent again, as a source would.
             h.push_event(gst::event::Caps::new(&stereo_caps()));
-            h.push_event(gst::event::Segment::new(&gst::FormattedSegment::<
-                gst::ClockTime,
-            >::new()));
+            push_time_segment(&mut h);
             let start = (seed as usize >> 8) % (audio.len() / 2 - 4410) * 2;
             // Flushing or not linked yet after a state change is an answer, not a failure.
             let _ = push_bytes(
@@ -753,9 +746,7 @@ fn five_hundred_random_state_changes_while_audio_flows() {
     while h.try_pull().is_some() {}
     h.play();
     h.push_event(gst::event::Caps::new(&stereo_caps()));
-    h.push_event(gst::event::Segment::new(&gst::FormattedSegment::<
-        gst::ClockTime,
-    >::new()));
+    push_time_segment(&mut h);
     let mut audio = audio;
     audio.extend(vec![0i16; 44_100 * 2 * 2]);
     push_audio(&mut h, &audio, gst::ClockTime::ZERO);
